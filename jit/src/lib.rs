@@ -1,0 +1,1 @@
+//! Cranelift tier (in progress: see issue 6).

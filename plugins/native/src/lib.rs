@@ -1,0 +1,1 @@
+//! plugin (in progress: see issue 5)

@@ -1,0 +1,203 @@
+//! Blocks and the process-wide block registry (ttbc.md §7.4, §8, §9).
+//!
+//! There is exactly one registry per process, shared by blocks registered from outside and
+//! blocks made by `MAKE_BLOCK`. Ids (`bytecode_block_<n>`) come from one process-wide counter
+//! starting at 1 and are never reused. `MAKE_BLOCK` blocks get their id lazily, the first time
+//! they become observable (their text is taken or they cross the C ABI / daemon), so blocks that
+//! never escape the VM cost no registry entry and are freed with their last reference.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, OnceLock};
+
+use parking_lot::{Mutex, RwLock};
+
+use crate::error::{Error, Result};
+use crate::interp::CodeUnit;
+use crate::value::Value;
+
+/// Prefix of bytecode block ids.
+pub const BLOCK_ID_PREFIX: &str = "bytecode_block_";
+
+/// Identity of an activation, used as the home of blocks for non-local return (§11).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Home {
+    /// The run (entry activation and everything nested in it) the activation belongs to.
+    pub run: u64,
+    /// The activation's unique frame number.
+    pub frame: u64,
+}
+
+/// One capture cell (§8). Each read/write is atomic.
+#[derive(Debug)]
+pub enum Cell {
+    /// A by-value cell.
+    Value(Mutex<Value>),
+    /// An ivar cell: reads and writes go through to ivar `name` of `target`.
+    Ivar {
+        /// The instance (an instance value).
+        target: Value,
+        /// Ivar name.
+        name: Arc<str>,
+    },
+}
+
+/// A block: code, capture cells, bound self and home.
+#[derive(Debug)]
+pub struct Block {
+    id: OnceLock<u64>,
+    pub(crate) code: Arc<CodeUnit>,
+    pub(crate) cells: Box<[Cell]>,
+    pub(crate) bound_self: Option<Value>,
+    pub(crate) home: Option<Home>,
+}
+
+impl Block {
+    pub(crate) fn new(
+        code: Arc<CodeUnit>,
+        cells: Box<[Cell]>,
+        bound_self: Option<Value>,
+        home: Option<Home>,
+    ) -> Block {
+        Block {
+            id: OnceLock::new(),
+            code,
+            cells,
+            bound_self,
+            home,
+        }
+    }
+
+    /// The block's code unit.
+    pub fn code(&self) -> &Arc<CodeUnit> {
+        &self.code
+    }
+
+    /// Number of parameters.
+    pub fn param_count(&self) -> usize {
+        self.code.param_count
+    }
+
+    /// The registry number if the block has been registered.
+    pub fn number(&self) -> Option<u64> {
+        self.id.get().copied()
+    }
+
+    /// The id text `bytecode_block_<n>`, registering the block if it has no id yet.
+    pub fn id_text(self: &Arc<Self>) -> String {
+        format!("{BLOCK_ID_PREFIX}{}", registry().ensure_registered(self))
+    }
+
+    /// Reads capture cell `i` (nil for a missing cell).
+    pub fn cell(&self, i: usize) -> Value {
+        match self.cells.get(i) {
+            Some(Cell::Value(m)) => m.lock().clone(),
+            Some(Cell::Ivar { target, name }) => target
+                .as_instance()
+                .and_then(|inst| inst.get(name).ok().flatten())
+                .unwrap_or(Value::NIL),
+            None => Value::NIL,
+        }
+    }
+
+    /// Writes capture cell `i`.
+    pub fn set_cell(&self, i: usize, v: Value) -> Result<()> {
+        match self.cells.get(i) {
+            Some(Cell::Value(m)) => {
+                *m.lock() = v;
+                Ok(())
+            }
+            Some(Cell::Ivar { target, name }) => {
+                if let Some(inst) = target.as_instance() {
+                    inst.set(name, v, true)?;
+                }
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Current cell values (for daemon `serialize`).
+    pub fn cell_values(&self) -> Vec<Value> {
+        (0..self.cells.len()).map(|i| self.cell(i)).collect()
+    }
+}
+
+/// The process-wide block registry.
+pub struct BlockRegistry {
+    next: AtomicU64,
+    map: RwLock<HashMap<u64, Arc<Block>>>,
+}
+
+static REGISTRY: LazyLock<BlockRegistry> = LazyLock::new(|| BlockRegistry {
+    next: AtomicU64::new(1),
+    map: RwLock::new(HashMap::new()),
+});
+
+/// The process-wide registry.
+pub fn registry() -> &'static BlockRegistry {
+    &REGISTRY
+}
+
+/// Parses `bytecode_block_<n>`.
+pub fn parse_block_id(s: &str) -> Option<u64> {
+    s.strip_prefix(BLOCK_ID_PREFIX)?.parse().ok()
+}
+
+impl BlockRegistry {
+    /// Registers a block (assigning its id on first use) and returns its number.
+    pub fn ensure_registered(&self, b: &Arc<Block>) -> u64 {
+        if let Some(n) = b.id.get() {
+            return *n;
+        }
+        let mut map = self.map.write();
+        let mut fresh = false;
+        let n = *b.id.get_or_init(|| {
+            fresh = true;
+            self.next.fetch_add(1, Ordering::Relaxed)
+        });
+        if fresh {
+            map.insert(n, b.clone());
+        }
+        n
+    }
+
+    /// Finds a registered block by id text.
+    pub fn lookup(&self, id: &str) -> Option<Arc<Block>> {
+        let n = parse_block_id(id)?;
+        self.map.read().get(&n).cloned()
+    }
+
+    /// Finds a registered block by number.
+    pub fn get(&self, n: u64) -> Option<Arc<Block>> {
+        self.map.read().get(&n).cloned()
+    }
+
+    /// Unregisters a block; false if it was not registered.
+    pub fn release(&self, id: &str) -> bool {
+        match parse_block_id(id) {
+            Some(n) => self.map.write().remove(&n).is_some(),
+            None => false,
+        }
+    }
+
+    /// Drops every registered block (`TT_Close`). Ids keep counting up.
+    pub fn clear(&self) {
+        self.map.write().clear();
+    }
+
+    /// Number of registered blocks.
+    pub fn len(&self) -> usize {
+        self.map.read().len()
+    }
+
+    /// True when no block is registered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Error for an unknown block id.
+pub fn block_not_found(id: &str) -> Error {
+    Error::not_found(format!("block not found: {id}"))
+}

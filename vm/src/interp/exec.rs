@@ -1,0 +1,762 @@
+//! The interpreter loop and everything an activation does: sends, block invocation,
+//! non-local return (ttbc.md §11) and the depth limit (§7.1).
+
+use std::cell::Cell as StdCell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::Mutex;
+use smallvec::SmallVec;
+use tt_dispatch::{Method, SendCache, Side, selector_name};
+
+use super::CodeUnit;
+use super::fused::{Opnd, X};
+use crate::block::{BLOCK_ID_PREFIX, Block, Cell, Home, block_not_found, registry};
+use crate::error::{Error, Result};
+use crate::runtime::{MethodImpl, Runtime, is_class_name};
+use crate::ttbc::CaptureSource;
+use crate::value::ops::{self, truthy};
+use crate::value::{Value, ValueRef};
+
+/// Default limit of nested activations (ttbc.md §7.1).
+pub const DEFAULT_DEPTH_LIMIT: usize = 1000;
+
+/// Arguments of one call, inline for the common small counts.
+pub(crate) type Args = SmallVec<[Value; 4]>;
+
+/// Why an activation stopped early.
+#[derive(Debug)]
+pub enum Unwind {
+    /// A run-time error: aborts the whole run.
+    Error(Error),
+    /// A non-local return travelling to the activation with this frame number.
+    NonLocal {
+        /// Target frame.
+        frame: u64,
+        /// Returned value.
+        value: Value,
+    },
+}
+
+impl From<Error> for Unwind {
+    fn from(e: Error) -> Unwind {
+        Unwind::Error(e)
+    }
+}
+
+pub(crate) type Flow<T = Value> = std::result::Result<T, Unwind>;
+
+/// Hands each thread a distinct id range (ids are `thread << 40 | counter`).
+static NEXT_THREAD: AtomicU64 = AtomicU64::new(1);
+
+/// Register file and live-frame list of a run, recycled across runs on a thread.
+#[derive(Default)]
+struct RunState {
+    regs: Vec<Value>,
+    frames: Vec<u64>,
+}
+
+thread_local! {
+    /// Activations on this thread, across runs nested through native code.
+    static DEPTH: StdCell<usize> = const { StdCell::new(0) };
+    /// Last run/frame id handed out on this thread (0 = none yet).
+    static IDS: StdCell<u64> = const { StdCell::new(0) };
+    /// Recycled run states, so entry invocations do not allocate.
+    static POOL: std::cell::RefCell<Vec<RunState>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A process-unique run or frame id without a shared atomic on the hot path.
+#[inline]
+fn next_id() -> u64 {
+    IDS.with(|c| {
+        let mut v = c.get();
+        if v == 0 {
+            v = NEXT_THREAD.fetch_add(1, Ordering::Relaxed) << 40;
+        }
+        v += 1;
+        c.set(v);
+        v
+    })
+}
+
+/// One run: an entry activation and everything nested in it on this thread.
+pub(crate) struct Run<'rt> {
+    pub(crate) rt: &'rt Runtime,
+    pub(crate) id: u64,
+    pub(crate) regs: Vec<Value>,
+    pub(crate) frames: Vec<u64>,
+}
+
+impl Drop for Run<'_> {
+    fn drop(&mut self) {
+        let mut st = RunState {
+            regs: std::mem::take(&mut self.regs),
+            frames: std::mem::take(&mut self.frames),
+        };
+        st.regs.clear();
+        st.frames.clear();
+        POOL.with(|p| {
+            let mut p = p.borrow_mut();
+            if p.len() < 8 {
+                p.push(st);
+            }
+        });
+    }
+}
+
+/// The activation's context that instructions need besides the registers.
+/// Registers `regs[base..base + params]` are the arguments, then `locals` nil-initialised
+/// locals; the operand stack grows above them.
+pub(crate) struct Frame<'a> {
+    pub(crate) unit: &'a CodeUnit,
+    pub(crate) block: Option<&'a Block>,
+    pub(crate) this: Option<&'a Value>,
+    pub(crate) home: Home,
+    pub(crate) uid: u64,
+    pub(crate) base: usize,
+}
+
+impl<'rt> Run<'rt> {
+    /// Starts a new run on this thread.
+    pub(crate) fn new(rt: &'rt Runtime) -> Run<'rt> {
+        let st = POOL.with(|p| p.borrow_mut().pop()).unwrap_or_default();
+        Run {
+            rt,
+            id: next_id(),
+            regs: st.regs,
+            frames: st.frames,
+        }
+    }
+
+    /// Finishes an entry activation: a non-local return that reached the entry returns there.
+    pub(crate) fn finish(flow: Flow) -> Result<Value> {
+        match flow {
+            Ok(v) | Err(Unwind::NonLocal { value: v, .. }) => Ok(v),
+            Err(Unwind::Error(e)) => Err(e),
+        }
+    }
+
+    /// Invokes a block (entry or nested) with `args`.
+    pub(crate) fn invoke_block(
+        &mut self,
+        b: &Arc<Block>,
+        args: Args,
+        caller_self: Option<&Value>,
+    ) -> Flow {
+        let this = b.bound_self.as_ref().or(caller_self).cloned();
+        self.activate(&b.code, args, Some(b), this, b.home)
+    }
+
+    /// Runs a bytecode method with `receiver` as self (the activation is its own home).
+    pub(crate) fn invoke_method(&mut self, unit: &CodeUnit, receiver: &Value, args: Args) -> Flow {
+        self.activate(unit, args, None, Some(receiver.clone()), None)
+    }
+
+    fn activate(
+        &mut self,
+        unit: &CodeUnit,
+        args: Args,
+        block: Option<&Block>,
+        this: Option<Value>,
+        home: Option<Home>,
+    ) -> Flow {
+        let limit = self.rt.depth_limit();
+        let depth = DEPTH.with(|d| {
+            let n = d.get() + 1;
+            d.set(n);
+            n
+        });
+        struct DepthGuard;
+        impl Drop for DepthGuard {
+            fn drop(&mut self) {
+                DEPTH.with(|d| d.set(d.get() - 1));
+            }
+        }
+        let _guard = DepthGuard;
+        if depth > limit {
+            return Err(
+                Error::runtime(format!("block invocation depth limit ({limit}) exceeded")).into(),
+            );
+        }
+        let uid = next_id();
+        let home = home.unwrap_or(Home {
+            run: self.id,
+            frame: uid,
+        });
+        self.frames.push(uid);
+        let base = self.regs.len();
+        let np = unit.param_count;
+        let mut args = args.into_iter();
+        for _ in 0..np {
+            self.regs.push(args.next().unwrap_or(Value::NIL));
+        }
+        drop(args);
+        self.regs.resize(base + np + unit.local_count, Value::NIL);
+        let frame = Frame {
+            unit,
+            block,
+            this: this.as_ref(),
+            home,
+            uid,
+            base,
+        };
+        if unit.compiled().is_none() {
+            self.rt.maybe_tier_up(unit);
+        }
+        let result = stacker::maybe_grow(256 * 1024, 4 * 1024 * 1024, || match unit.compiled() {
+            Some(c) => self.exec_compiled(&frame, c),
+            None => self.exec(&frame),
+        });
+        self.regs.truncate(base);
+        self.frames.pop();
+        match result {
+            Err(Unwind::NonLocal { frame, value }) if frame == uid => Ok(value),
+            other => other,
+        }
+    }
+
+    #[inline(always)]
+    fn pop(&mut self) -> Value {
+        self.regs.pop().unwrap_or(Value::NIL)
+    }
+
+    fn pop_args(&mut self, n: usize) -> Args {
+        let at = self.regs.len() - n;
+        self.regs.drain(at..).collect()
+    }
+
+    fn exec(&mut self, f: &Frame<'_>) -> Flow {
+        let unit = f.unit;
+        let code = &unit.code[..];
+        let locals = f.base + unit.param_count;
+        let mut backedges: u32 = 0;
+        let mut pc = 0usize;
+        let result = loop {
+            let i = &code[pc];
+            pc += 1;
+            match *i {
+                X::ArithStore { op, a, b, dst } => {
+                    let v = self.arith_opnds(f, op, a, b);
+                    self.regs[f.base + dst as usize] = v;
+                }
+                X::ArithPush { op, a, b } => {
+                    let v = self.arith_opnds(f, op, a, b);
+                    self.regs.push(v);
+                }
+                X::CmpJump {
+                    op,
+                    a,
+                    b,
+                    jump_if,
+                    target,
+                } => {
+                    if self.cmp_opnds(f, op, a, b) == jump_if {
+                        backedges += ((target as usize) < pc) as u32;
+                        pc = target as usize;
+                    }
+                }
+                X::Move { src, dst } => {
+                    let v = self.opnd_value(f, src);
+                    self.regs[f.base + dst as usize] = v;
+                }
+                X::Push(o) => {
+                    let v = self.opnd_value(f, o);
+                    self.regs.push(v);
+                }
+                X::Ret(o) => break Ok(self.opnd_value(f, o)),
+                X::Nop => {}
+                X::Pop => drop(self.pop()),
+                X::Dup => {
+                    let v = self.regs.last().cloned().unwrap_or(Value::NIL);
+                    self.regs.push(v);
+                }
+                X::Swap => {
+                    let n = self.regs.len();
+                    self.regs.swap(n - 1, n - 2);
+                }
+                X::Rot => {
+                    let n = self.regs.len();
+                    self.regs[n - 3..].rotate_left(1);
+                }
+                X::Const(k) => self.regs.push(unit.consts[k as usize].clone()),
+                X::Nil => self.regs.push(Value::NIL),
+                X::True => self.regs.push(Value::TRUE),
+                X::False => self.regs.push(Value::FALSE),
+                X::Zero => self.regs.push(Value::int(0)),
+                X::One => self.regs.push(Value::int(1)),
+                X::Empty => self.regs.push(Value::empty_string()),
+                X::LoadLocal(s) => {
+                    let v = self.regs[locals + s as usize].clone();
+                    self.regs.push(v);
+                }
+                X::StoreLocal(s) => {
+                    let v = self.pop();
+                    self.regs[locals + s as usize] = v;
+                }
+                X::LoadParam(p) => {
+                    let v = self.regs[f.base + p as usize].clone();
+                    self.regs.push(v);
+                }
+                X::LoadCapture(c) => {
+                    let v = f.block.map(|b| b.cell(c as usize)).unwrap_or(Value::NIL);
+                    self.regs.push(v);
+                }
+                X::StoreCapture(c) => {
+                    let v = self.pop();
+                    if let Some(b) = f.block {
+                        b.set_cell(c as usize, v)?;
+                    }
+                }
+                X::LoadIvar(k) => {
+                    let v = self.rt.load_ivar(f.this, &unit.names[k as usize])?;
+                    self.regs.push(v);
+                }
+                X::StoreIvar(k) => {
+                    let v = self.pop();
+                    self.rt.store_ivar(f.this, &unit.names[k as usize], v)?;
+                }
+                X::Arith(op) => {
+                    let b = self.pop();
+                    let a = self.pop();
+                    self.regs.push(ops::arith(op, &a, &b));
+                }
+                X::Neg => {
+                    let a = self.pop();
+                    self.regs.push(ops::neg(&a));
+                }
+                X::Eq => {
+                    let b = self.pop();
+                    let a = self.pop();
+                    self.regs.push(Value::bool(ops::text_eq(&a, &b)));
+                }
+                X::Ne => {
+                    let b = self.pop();
+                    let a = self.pop();
+                    self.regs.push(Value::bool(!ops::text_eq(&a, &b)));
+                }
+                X::Cmp(op) => {
+                    let b = self.pop();
+                    let a = self.pop();
+                    self.regs.push(Value::bool(ops::compare(op, &a, &b)));
+                }
+                X::Not => {
+                    let a = self.pop();
+                    self.regs.push(Value::bool(!truthy(&a)));
+                }
+                X::And => {
+                    let b = self.pop();
+                    let a = self.pop();
+                    self.regs.push(Value::bool(truthy(&a) && truthy(&b)));
+                }
+                X::Or => {
+                    let b = self.pop();
+                    let a = self.pop();
+                    self.regs.push(Value::bool(truthy(&a) || truthy(&b)));
+                }
+                X::Concat => {
+                    let b = self.pop();
+                    let a = self.pop();
+                    self.regs.push(ops::concat(&a, &b));
+                }
+                X::Strlen => {
+                    let a = self.pop();
+                    self.regs.push(ops::strlen(&a));
+                }
+                X::Jump(t) => {
+                    if (t as usize) < pc {
+                        backedges += 1;
+                    }
+                    pc = t as usize;
+                }
+                X::JumpTrue(t) => {
+                    if truthy(&self.pop()) {
+                        backedges += ((t as usize) < pc) as u32;
+                        pc = t as usize;
+                    }
+                }
+                X::JumpFalse(t) => {
+                    if !truthy(&self.pop()) {
+                        backedges += ((t as usize) < pc) as u32;
+                        pc = t as usize;
+                    }
+                }
+                X::JumpNil(t) => {
+                    if ops::text_is_empty(&self.pop()) {
+                        backedges += ((t as usize) < pc) as u32;
+                        pc = t as usize;
+                    }
+                }
+                X::JumpNotNil(t) => {
+                    if !ops::text_is_empty(&self.pop()) {
+                        backedges += ((t as usize) < pc) as u32;
+                        pc = t as usize;
+                    }
+                }
+                X::Send { site, argc } => {
+                    let args = self.pop_args(argc as usize);
+                    let recv = self.pop();
+                    let v = self.send(&recv, &unit.sites[site as usize], args, f.this)?;
+                    self.regs.push(v);
+                }
+                X::SendSelf { site, argc } => {
+                    let args = self.pop_args(argc as usize);
+                    drop(self.pop());
+                    let recv = f.this.cloned().ok_or_else(no_self)?;
+                    let v = self.send(&recv, &unit.sites[site as usize], args, f.this)?;
+                    self.regs.push(v);
+                }
+                X::SendSuper { site, argc } => {
+                    let args = self.pop_args(argc as usize);
+                    let recv = f.this.cloned().ok_or_else(no_self)?;
+                    let v = self.send_super(&recv, &unit.sites[site as usize], args)?;
+                    self.regs.push(v);
+                }
+                X::SendClass { class, site, argc } => {
+                    let args = self.pop_args(argc as usize);
+                    let recv = unit.consts[class as usize].clone();
+                    let v = self.send_class(
+                        &unit.names[class as usize],
+                        &recv,
+                        &unit.sites[site as usize],
+                        args,
+                    )?;
+                    self.regs.push(v);
+                }
+                X::MakeBlock { k, n } => {
+                    let vals = self.pop_args(n as usize);
+                    let b = self.make_block(f, k, vals);
+                    self.regs.push(Value::block(b));
+                }
+                X::InvokeBlock(n) => {
+                    let args = self.pop_args(n as usize);
+                    let b = self.pop();
+                    let v = self.invoke_value(&b, args, f.this)?;
+                    self.regs.push(v);
+                }
+                X::ArrayNew => self
+                    .regs
+                    .push(Value::json(serde_json::Value::Array(Vec::new()))),
+                X::ObjectNew => self
+                    .regs
+                    .push(Value::json(serde_json::Value::Object(Default::default()))),
+                X::Json(op) => {
+                    let operands = self.pop_args(op.arity());
+                    let v = super::json_ops::apply(op, &operands)?;
+                    self.regs.push(v);
+                }
+                X::Return => break Ok(self.pop()),
+                X::ReturnNil => break Ok(Value::NIL),
+                X::End => {
+                    break Ok(if self.regs.len() > locals + unit.local_count {
+                        self.pop()
+                    } else {
+                        Value::NIL
+                    });
+                }
+                X::NonLocalRet => {
+                    let value = self.pop();
+                    let h = f.home;
+                    let frame = if h.run == self.id && self.frames.contains(&h.frame) {
+                        h.frame
+                    } else {
+                        self.frames[0]
+                    };
+                    if frame == f.uid {
+                        break Ok(value);
+                    }
+                    break Err(Unwind::NonLocal { frame, value });
+                }
+            }
+        };
+        if backedges > 0 {
+            unit.warm(backedges);
+        }
+        result
+    }
+
+    #[inline(always)]
+    fn small(&self, f: &Frame<'_>, o: Opnd) -> Option<i64> {
+        match o {
+            Opnd::Reg(r) => self.regs[f.base + r as usize].as_small_int(),
+            Opnd::Imm(i) => Some(i as i64),
+            Opnd::K(k) => f.unit.consts[k as usize].as_small_int(),
+        }
+    }
+
+    #[inline(always)]
+    fn opnd_value(&self, f: &Frame<'_>, o: Opnd) -> Value {
+        match o {
+            Opnd::Reg(r) => self.regs[f.base + r as usize].clone(),
+            Opnd::Imm(i) => Value::int(i as i64),
+            Opnd::K(k) => f.unit.consts[k as usize].clone(),
+        }
+    }
+
+    #[inline(always)]
+    fn arith_opnds(&self, f: &Frame<'_>, op: ops::Arith, a: Opnd, b: Opnd) -> Value {
+        if let (Some(x), Some(y)) = (self.small(f, a), self.small(f, b)) {
+            return ops::int_arith(op, x, y);
+        }
+        ops::arith(op, &self.opnd_value(f, a), &self.opnd_value(f, b))
+    }
+
+    #[inline(always)]
+    fn cmp_opnds(&self, f: &Frame<'_>, op: ops::Cmp, a: Opnd, b: Opnd) -> bool {
+        if let (Some(x), Some(y)) = (self.small(f, a), self.small(f, b)) {
+            return match op {
+                ops::Cmp::Lt => x < y,
+                ops::Cmp::Le => x <= y,
+                ops::Cmp::Gt => x > y,
+                ops::Cmp::Ge => x >= y,
+            };
+        }
+        ops::compare(op, &self.opnd_value(f, a), &self.opnd_value(f, b))
+    }
+
+    pub(crate) fn make_block(&mut self, f: &Frame<'_>, k: u16, vals: Args) -> Arc<Block> {
+        let code = f.unit.nested[k as usize]
+            .clone()
+            .expect("verified nested chunk");
+        let descs = &code.verified.chunk.captures;
+        let self_inst = f.this.filter(|t| t.as_instance().is_some());
+        let cells: Box<[Cell]> = vals
+            .into_iter()
+            .zip(descs.iter())
+            .map(|(v, d)| match (d.source, self_inst) {
+                (CaptureSource::Ivar, Some(inst)) => Cell::Ivar {
+                    target: inst.clone(),
+                    name: d.name.as_str().into(),
+                },
+                _ => Cell::Value(Mutex::new(v)),
+            })
+            .collect();
+        Arc::new(Block::new(code, cells, f.this.cloned(), Some(f.home)))
+    }
+
+    /// INVOKE_BLOCK / BLOCK_VALUE on any value (ttbc.md §9.3).
+    pub(crate) fn invoke_value(
+        &mut self,
+        b: &Value,
+        args: Args,
+        caller_self: Option<&Value>,
+    ) -> Flow {
+        if let Some(block) = b.block_arc() {
+            return self.invoke_block(&block, args, caller_self);
+        }
+        let text = b.text();
+        if text.is_empty() {
+            return Err(Error::runtime("nil block").into());
+        }
+        if text.starts_with(BLOCK_ID_PREFIX) {
+            let block = registry()
+                .lookup(&text)
+                .ok_or_else(|| block_not_found(&text))?;
+            return self.invoke_block(&block, args, caller_self);
+        }
+        let sel = match args.len() {
+            0 => "value",
+            1 => "valueWith_",
+            2 => "valueWith_and_",
+            n => {
+                return Err(
+                    Error::runtime(format!("cannot invoke {text} with {n} arguments")).into(),
+                );
+            }
+        };
+        let recv = b.clone();
+        self.send_named(&recv, sel, args, caller_self)
+    }
+
+    /// A send by selector name (no site cache), e.g. from INVOKE_BLOCK fallbacks.
+    pub(crate) fn send_named(
+        &mut self,
+        recv: &Value,
+        sel: &str,
+        args: Args,
+        caller_self: Option<&Value>,
+    ) -> Flow {
+        let site = SendCache::new(tt_dispatch::intern(sel));
+        self.send(recv, &site, args, caller_self)
+    }
+
+    /// SEND: classify the receiver (ttbc.md §10.3) and dispatch through the site's cache.
+    pub(crate) fn send(
+        &mut self,
+        recv: &Value,
+        site: &SendCache<MethodImpl>,
+        args: Args,
+        caller_self: Option<&Value>,
+    ) -> Flow {
+        match recv.view() {
+            ValueRef::Instance(inst) => {
+                inst.check_live()?;
+                match inst.class_id() {
+                    Some(cid) => {
+                        let m = site.lookup(self.rt.dispatch(), cid, Side::Instance);
+                        self.call_found(m, recv, inst.class_name(), site, args, Side::Instance)
+                    }
+                    None => {
+                        let class = inst.class_name().clone();
+                        self.not_understood(recv, &class, site, args, Side::Instance)
+                    }
+                }
+            }
+            ValueRef::Block(_) => self.block_message(recv, site, args, caller_self),
+            _ => {
+                let text = recv.text();
+                if let Some(b) = text
+                    .starts_with(BLOCK_ID_PREFIX)
+                    .then(|| registry().lookup(&text))
+                    .flatten()
+                {
+                    return self.block_message(&Value::block(b), site, args, caller_self);
+                }
+                if is_class_name(&text) {
+                    let name = text.into_owned();
+                    return self.send_class(&name, recv, site, args);
+                }
+                match self.rt.lookup_instance(&text) {
+                    Ok(inst) => self.send(&Value::instance(inst), site, args, caller_self),
+                    Err(e) => match self.rt.bash_fallback(&text, site.selector(), &args) {
+                        Some(r) => r.map_err(Unwind::from),
+                        None => Err(e.into()),
+                    },
+                }
+            }
+        }
+    }
+
+    fn block_message(
+        &mut self,
+        recv: &Value,
+        site: &SendCache<MethodImpl>,
+        args: Args,
+        caller_self: Option<&Value>,
+    ) -> Flow {
+        let b = recv.block_arc().expect("block value");
+        let name = selector_name(site.selector()).unwrap_or_default();
+        match &*name {
+            "value" | "valueWith_" | "valueWith_and_" => self.invoke_block(&b, args, caller_self),
+            "numArgs" => Ok(Value::int(b.param_count() as i64)),
+            _ => {
+                let id = b.id_text();
+                match self.rt.bash_fallback(&id, site.selector(), &args) {
+                    Some(r) => r.map_err(Unwind::from),
+                    None => Err(Error::not_found(format!("unknown method: Block {name}")).into()),
+                }
+            }
+        }
+    }
+
+    /// A class-side send to the class named `name` (`recv` is its name as a value).
+    pub(crate) fn send_class(
+        &mut self,
+        name: &str,
+        recv: &Value,
+        site: &SendCache<MethodImpl>,
+        args: Args,
+    ) -> Flow {
+        let Some(cid) = self.rt.resolve_class(name) else {
+            return match self.rt.bash_fallback(name, site.selector(), &args) {
+                Some(r) => r.map_err(Unwind::from),
+                None => Err(Error::not_found(format!("unknown class: {name}")).into()),
+            };
+        };
+        let m = site.lookup(self.rt.dispatch(), cid, Side::Class);
+        let class_name: Arc<str> = name.into();
+        if m.is_none() && selector_name(site.selector()).as_deref() == Some("new") {
+            let inst = self.rt.new_instance_of(cid)?;
+            let v = Value::instance(inst);
+            self.initialize(&v)?;
+            return Ok(v);
+        }
+        self.call_found(m, recv, &class_name, site, args, Side::Class)
+    }
+
+    /// Sends `initialize` to a new instance if its class defines it.
+    pub(crate) fn initialize(&mut self, inst: &Value) -> Flow<()> {
+        let Some(cid) = inst.as_instance().and_then(|i| i.class_id()) else {
+            return Ok(());
+        };
+        let sel = tt_dispatch::intern("initialize");
+        if let Some(m) = self.rt.dispatch().lookup(cid, Side::Instance, sel)
+            && !matches!(m.imp, MethodImpl::BashFallback { .. })
+        {
+            self.call_method(m, inst, Args::new())?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn send_super(
+        &mut self,
+        recv: &Value,
+        site: &SendCache<MethodImpl>,
+        args: Args,
+    ) -> Flow {
+        let (cid, side, class) = match recv.as_instance() {
+            Some(inst) => (inst.class_id(), Side::Instance, inst.class_name().clone()),
+            None => {
+                let name = recv.text();
+                (self.rt.resolve_class(&name), Side::Class, Arc::from(&*name))
+            }
+        };
+        let sup = cid.and_then(|c| self.rt.dispatch().superclass(c));
+        let m = sup.and_then(|s| site.lookup(self.rt.dispatch(), s, side));
+        self.call_found(m, recv, &class, site, args, side)
+    }
+
+    fn call_found(
+        &mut self,
+        m: Option<&'static Method<MethodImpl>>,
+        recv: &Value,
+        class: &Arc<str>,
+        site: &SendCache<MethodImpl>,
+        args: Args,
+        side: Side,
+    ) -> Flow {
+        match m {
+            Some(m) if !matches!(m.imp, MethodImpl::BashFallback { .. }) => {
+                self.call_method(m, recv, args)
+            }
+            _ => self.not_understood(recv, class, site, args, side),
+        }
+    }
+
+    fn not_understood(
+        &mut self,
+        recv: &Value,
+        class: &str,
+        site: &SendCache<MethodImpl>,
+        args: Args,
+        side: Side,
+    ) -> Flow {
+        let text = recv.text();
+        match self.rt.bash_fallback(&text, site.selector(), &args) {
+            Some(r) => r.map_err(Unwind::from),
+            None => {
+                let sel = selector_name(site.selector()).unwrap_or_default();
+                Err(Error::not_found(match side {
+                    Side::Instance => format!("unknown method: {class} {sel}"),
+                    Side::Class => format!("unknown class method: {class} {sel}"),
+                })
+                .into())
+            }
+        }
+    }
+
+    /// Calls a found method with `recv` as self.
+    pub(crate) fn call_method(&mut self, m: &Method<MethodImpl>, recv: &Value, args: Args) -> Flow {
+        match &m.imp {
+            MethodImpl::Native(f) => Ok(f(self.rt, recv, &args)?),
+            MethodImpl::Bytecode(unit) => {
+                let unit = Arc::clone(unit);
+                self.invoke_method(&unit, recv, args)
+            }
+            MethodImpl::BashFallback { .. } => Err(Error::not_found("bash fallback").into()),
+        }
+    }
+}
+
+pub(crate) fn no_self() -> Unwind {
+    Error::runtime("self send without a receiver").into()
+}

@@ -1,0 +1,215 @@
+//! The vm side of the compiled tier: the context handed to compiled code, the entry into
+//! compiled code from an activation ([`Run::exec_compiled`]), and the entry points the JIT's
+//! runtime helpers call back into.
+//!
+//! Everything an instruction does that compiled code does not inline (sends, block creation
+//! and invocation, JSON ops, captures, ivars, non-local return) runs through
+//! [`JitCtx::exec_op`], which calls the very interpreter methods [`Run::exec`] uses, so both tiers
+//! share one implementation of those semantics.
+//!
+//! Errors, non-local returns that travel further out and panics are *parked* in the
+//! [`JitCtx`]; the helper returns [`UNWIND`], compiled code releases what it owns and returns
+//! [`UNWIND`] too, and [`Run::exec_compiled`] turns the parked reason back into
+//! `Err(Unwind)` (or resumes the panic), exactly where the interpreter would have returned it.
+
+use std::any::Any;
+use std::ffi::c_void;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+
+use tt_dispatch::{Method, SendCache};
+
+use super::exec::{Flow, Frame, Run, Unwind, no_self};
+use super::{Args, CodeUnit, Ins};
+use crate::error::{Error, ErrorKind};
+use crate::runtime::MethodImpl;
+use crate::tier::Compiled;
+use crate::value::Value;
+
+/// Returned by compiled code and by helpers instead of a value when the activation must stop:
+/// the reason is parked in the [`JitCtx`]. It is a non-canonical NaN, which no [`Value`] ever
+/// holds (floats are canonicalised), so it cannot be confused with a result.
+pub const UNWIND: u64 = 0xFFF8_0000_0000_0001;
+
+/// What compiled code receives as its first argument: the run and the frame of the activation,
+/// plus the slots where a helper parks why the activation stops.
+///
+/// Generated code treats it as opaque and only passes its address to helpers.
+pub struct JitCtx<'r, 'f, 'rt> {
+    run: &'r mut Run<'rt>,
+    frame: &'r Frame<'f>,
+    unwind: Option<Unwind>,
+    panic: Option<Box<dyn Any + Send + 'static>>,
+}
+
+impl JitCtx<'_, '_, '_> {
+    /// Parks the outcome of a helper: a value's bits, or [`UNWIND`] with the reason kept.
+    #[inline]
+    fn settle(&mut self, r: std::thread::Result<Flow>) -> u64 {
+        match r {
+            Ok(Ok(v)) => v.into_raw_bits(),
+            Ok(Err(u)) => {
+                self.unwind = Some(u);
+                UNWIND
+            }
+            Err(p) => {
+                self.panic = Some(p);
+                UNWIND
+            }
+        }
+    }
+
+    /// Executes instruction `pc` of the running unit the way the interpreter does, for the
+    /// instructions compiled code does not inline. `vals` are the instruction's popped
+    /// operands (deepest first), each an owned value that this call consumes. Returns the bits
+    /// of the pushed value (an owned value; for instructions that push nothing, nil), or
+    /// [`UNWIND`] with the reason parked.
+    ///
+    /// # Safety
+    /// `vals` must point to `n` value bits, each owning its value (as from
+    /// [`Value::into_raw_bits`]), none of which is used again by the caller.
+    pub unsafe fn exec_op(&mut self, pc: usize, vals: *const u64, n: usize) -> u64 {
+        let operands: Args = (0..n)
+            // SAFETY: the caller passes `n` owned value bits at `vals`, each consumed once here.
+            .map(|i| unsafe { Value::from_raw_bits(*vals.add(i)) })
+            .collect();
+        let run = &mut *self.run;
+        let frame = self.frame;
+        let r = catch_unwind(AssertUnwindSafe(|| run.jit_op(frame, pc, operands)));
+        self.settle(r)
+    }
+
+    /// A send through `site` whose cache hit `method` (found by the compiled code's inline cache
+    /// check): calls the method with `recv` as self. Consumes `recv` and the `argc` values at
+    /// `args`. Returns the result's bits or [`UNWIND`].
+    ///
+    /// # Safety
+    /// `recv` and the `argc` bits at `args` must each own their value and not be used again;
+    /// `method` must come from a cache of this runtime's dispatch registry.
+    pub unsafe fn call_method(
+        &mut self,
+        method: &Method<MethodImpl>,
+        recv: u64,
+        args: *const u64,
+        argc: usize,
+    ) -> u64 {
+        // SAFETY: ownership of `recv` and of each argument passes to this call (caller contract).
+        let recv = unsafe { Value::from_raw_bits(recv) };
+        // SAFETY: as above.
+        let args: Args = (0..argc)
+            .map(|i| unsafe { Value::from_raw_bits(*args.add(i)) })
+            .collect();
+        let run = &mut *self.run;
+        let r = catch_unwind(AssertUnwindSafe(|| run.call_method(method, &recv, args)));
+        self.settle(r)
+    }
+}
+
+/// The send-site caches of a unit (for compiled code's inline cache check).
+pub fn unit_sites(unit: &CodeUnit) -> &[SendCache<MethodImpl>] {
+    &unit.sites
+}
+
+impl Run<'_> {
+    /// Runs an activation whose unit has compiled code.
+    pub(crate) fn exec_compiled(&mut self, frame: &Frame<'_>, code: &Compiled) -> Flow {
+        let params = self.regs[frame.base..].as_ptr() as *const u64;
+        let mut ctx = JitCtx {
+            run: self,
+            frame,
+            unwind: None,
+            panic: None,
+        };
+        // SAFETY: `code.entry` was produced by the installed compiler for `frame.unit` and
+        // follows the calling convention of `crate::tier`: it reads `param_count` values at
+        // `params` (the activation's arguments, laid out by `activate` and owned by the register
+        // file until the activation ends; compiled code loads them before anything can grow the
+        // register file), and only passes `ctx` to helpers, which use it for this call only.
+        let r = unsafe { (code.entry)(&mut ctx as *mut JitCtx<'_, '_, '_> as *mut c_void, params) };
+        if r != UNWIND {
+            // SAFETY: a result other than UNWIND is an owned value's bits (calling convention).
+            return Ok(unsafe { Value::from_raw_bits(r) });
+        }
+        if let Some(p) = ctx.panic.take() {
+            resume_unwind(p);
+        }
+        Err(ctx.unwind.take().unwrap_or_else(|| {
+            Error::new(
+                ErrorKind::Internal,
+                "compiled code unwound without a reason",
+            )
+            .into()
+        }))
+    }
+
+    /// One instruction that compiled code delegates, with the interpreter's semantics
+    /// (mirrors the corresponding arms of [`Run::exec`]).
+    fn jit_op(&mut self, f: &Frame<'_>, pc: usize, mut vals: Args) -> Flow {
+        let unit = f.unit;
+        match unit.ins[pc] {
+            Ins::Const(k) => Ok(unit.consts[k as usize].clone()),
+            Ins::Empty => Ok(Value::empty_string()),
+            Ins::LoadCapture(c) => Ok(f.block.map(|b| b.cell(c as usize)).unwrap_or(Value::NIL)),
+            Ins::StoreCapture(c) => {
+                let v = vals.pop().unwrap_or(Value::NIL);
+                if let Some(b) = f.block {
+                    b.set_cell(c as usize, v)?;
+                }
+                Ok(Value::NIL)
+            }
+            Ins::LoadIvar(k) => Ok(self.rt.load_ivar(f.this, &unit.names[k as usize])?),
+            Ins::StoreIvar(k) => {
+                let v = vals.pop().unwrap_or(Value::NIL);
+                self.rt.store_ivar(f.this, &unit.names[k as usize], v)?;
+                Ok(Value::NIL)
+            }
+            Ins::Send { site, .. } => {
+                let recv = vals.remove(0);
+                self.send(&recv, &unit.sites[site as usize], vals, f.this)
+            }
+            Ins::SendSelf { site, .. } => {
+                drop(vals.remove(0));
+                let recv = f.this.cloned().ok_or_else(no_self)?;
+                self.send(&recv, &unit.sites[site as usize], vals, f.this)
+            }
+            Ins::SendSuper { site, .. } => {
+                let recv = f.this.cloned().ok_or_else(no_self)?;
+                self.send_super(&recv, &unit.sites[site as usize], vals)
+            }
+            Ins::SendClass { class, site, .. } => {
+                let recv = unit.consts[class as usize].clone();
+                self.send_class(
+                    &unit.names[class as usize],
+                    &recv,
+                    &unit.sites[site as usize],
+                    vals,
+                )
+            }
+            Ins::MakeBlock { k, .. } => Ok(Value::block(self.make_block(f, k, vals))),
+            Ins::InvokeBlock(_) => {
+                let b = vals.remove(0);
+                self.invoke_value(&b, vals, f.this)
+            }
+            Ins::ArrayNew => Ok(Value::json(serde_json::Value::Array(Vec::new()))),
+            Ins::ObjectNew => Ok(Value::json(serde_json::Value::Object(Default::default()))),
+            Ins::Json(op) => Ok(super::json_ops::apply(op, &vals)?),
+            Ins::NonLocalRet => {
+                let value = vals.pop().unwrap_or(Value::NIL);
+                let h = f.home;
+                let frame = if h.run == self.id && self.frames.contains(&h.frame) {
+                    h.frame
+                } else {
+                    self.frames[0]
+                };
+                if frame == f.uid {
+                    return Ok(value);
+                }
+                Err(Unwind::NonLocal { frame, value })
+            }
+            other => Err(Error::new(
+                ErrorKind::Internal,
+                format!("compiled code delegated an instruction it must inline: {other:?}"),
+            )
+            .into()),
+        }
+    }
+}

@@ -23,7 +23,9 @@
 //! | `16*N+16` (80)| misses         | `AtomicU64`                            |
 //! | `16*N+24` ... | private        | (hit-flush mark, registry binding)     |
 //!
-//! The [`layout`] constants spell these out (and a test checks them against `offset_of!`).
+//! The method cell is an `atomic_ref::AtomicRef<'static, Method<M>>`: an `AtomicPtr` that hands
+//! back `Option<&'static Method<M>>` without `unsafe` in this crate (loads are at least acquire,
+//! stores at least release). The [`layout`] constants spell these out (and a test checks them against `offset_of!`).
 //! Entry 0 is the monomorphic entry: generated code may inline the monomorphic check by
 //! following the reader protocol below on offsets 0 and 8.
 //!
@@ -430,8 +432,9 @@ impl<M: Send + Sync + 'static> SendCache<M> {
                 CacheState::Megamorphic
             }
         };
-        unlock(new);
+        // Recorded before unlocking, so transitions reach the counters in order.
         bound.site_moved(old, new);
+        unlock(new);
         Some(m)
     }
 }

@@ -1,0 +1,79 @@
+//! Glue between the [`Store`] and the runtime's object space: documents of live instances,
+//! instances from documents, and `impl InstanceStore for Store`.
+
+use std::sync::Arc;
+
+use super::document::InstanceDoc;
+use super::store::Store;
+use super::typing::{json_to_value, value_to_json};
+use crate::error::Result;
+use crate::object::{Instance, InstanceState};
+use crate::runtime::{InstanceStore, Runtime};
+use crate::value::Value;
+
+/// The §4 document of a live instance (values typed by §5.1; `_vars` always written).
+/// Fails with `instance not found: <id>` for a released instance.
+pub fn document_of(inst: &Instance) -> Result<InstanceDoc> {
+    let st = inst.snapshot()?;
+    let vars = st
+        .names
+        .iter()
+        .zip(st.values.iter())
+        .map(|(n, v)| (n.to_string(), value_to_json(v)))
+        .collect();
+    Ok(InstanceDoc::new(
+        inst.class_name().to_string(),
+        inst.created_at().map(str::to_owned),
+        vars,
+        st.orphans,
+    ))
+}
+
+/// The class's registered full ivar list, if `class` is known to `rt` (loading it lazily).
+pub fn registered_ivars(rt: &Runtime, class: &str) -> Option<Vec<String>> {
+    let cid = rt.resolve_class(class)?;
+    Some(rt.ivar_names(cid).iter().map(|n| n.to_string()).collect())
+}
+
+/// A (not yet resident) instance with id `id` from a document (values typed by §5.2; block
+/// references resolved through the process-wide block registry). The class need not be
+/// registered (§10).
+pub fn instance_from_doc(rt: &Runtime, id: String, doc: InstanceDoc) -> Instance {
+    let lookup = |bid: &str| crate::block::registry().lookup(bid).map(Value::block);
+    let (names, values): (Vec<Arc<str>>, Vec<Value>) = doc
+        .vars
+        .iter()
+        .map(|(n, v)| (Arc::<str>::from(n.as_str()), json_to_value(v, lookup)))
+        .unzip();
+    let cid = rt.resolve_class(&doc.class);
+    Instance::new(
+        id,
+        doc.class.into(),
+        cid,
+        doc.created_at,
+        InstanceState {
+            names,
+            values,
+            orphans: doc.orphans,
+        },
+    )
+}
+
+impl InstanceStore for Store {
+    /// Saves the instance's document and clears its modified flag.
+    fn save(&self, _rt: &Runtime, inst: &Instance) -> Result<()> {
+        let doc = document_of(inst)?;
+        Store::save(self, inst.id(), &doc.to_json())?;
+        inst.set_dirty(false);
+        Ok(())
+    }
+
+    /// Loads the row of `id` as a fresh instance; `Ok(None)` when there is no row.
+    fn load(&self, rt: &Runtime, id: &str) -> Result<Option<Instance>> {
+        let Some(text) = Store::load(self, id)? else {
+            return Ok(None);
+        };
+        let doc = InstanceDoc::parse_with(&text, |class| registered_ivars(rt, class))?;
+        Ok(Some(instance_from_doc(rt, id.to_owned(), doc)))
+    }
+}

@@ -1,0 +1,287 @@
+//! The SQLite store (persistence.md §2, §3, §8, §9).
+//!
+//! One [`Store`] owns one connection behind a mutex; every operation is a short autocommit
+//! statement (or one `BEGIN IMMEDIATE` transaction for [`Store::save_batch`]) and no statement
+//! or read transaction stays open between operations, so `sqlite3` CLI processes of the Bash
+//! runtime can read, write and checkpoint the same file concurrently (§3.3).
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use rusqlite::types::ValueRef as SqlRef;
+use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
+
+use super::{PersistError, check_id, is_kv_id};
+
+/// `CREATE TABLE` of §3.1.
+const CREATE_TABLE: &str =
+    "CREATE TABLE IF NOT EXISTS instances (\n    id TEXT PRIMARY KEY,\n    data JSON NOT NULL\n)";
+/// Generated columns of §3.1, added only when missing: (name, `ALTER TABLE` statement).
+const GENERATED_COLUMNS: [(&str, &str); 2] = [
+    (
+        "class",
+        "ALTER TABLE instances ADD COLUMN class TEXT GENERATED ALWAYS AS (json_extract(data, '$.class')) VIRTUAL",
+    ),
+    (
+        "created_at",
+        "ALTER TABLE instances ADD COLUMN created_at TEXT GENERATED ALWAYS AS (json_extract(data, '$.created_at')) VIRTUAL",
+    ),
+];
+/// Class index of §3.1.
+const CREATE_INDEX: &str = "CREATE INDEX IF NOT EXISTS idx_instances_class ON instances(class)";
+
+/// Save statement (§3.4).
+pub const SQL_SAVE: &str = "INSERT OR REPLACE INTO instances (id, data) VALUES (?1, json(?2))";
+/// Load statement (§3.4).
+pub const SQL_LOAD: &str = "SELECT data FROM instances WHERE id = ?1";
+/// Delete statement (§3.4).
+pub const SQL_DELETE: &str = "DELETE FROM instances WHERE id = ?1";
+/// Ids-of-a-class statement (§3.4).
+pub const SQL_IDS_OF_CLASS: &str = "SELECT id FROM instances WHERE class = ?1";
+/// Count-of-a-class statement (§3.4).
+pub const SQL_COUNT_OF_CLASS: &str = "SELECT COUNT(*) FROM instances WHERE class = ?1";
+
+/// Busy timeout of §3.2 (equals the Bash side's `.timeout 5000`).
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
+
+/// The runtime's database location (§2): `explicit`, else `$SQLITE_JSON_DB`, else
+/// `$TRASHTALK_ROOT/instances.db`, else `$HOME/.trashtalk/instances.db`. Empty variables count
+/// as unset; without `HOME` the last step is relative to the working directory.
+pub fn resolve_db_path(explicit: Option<&Path>) -> PathBuf {
+    resolve_db_path_with(explicit, |k| std::env::var_os(k))
+}
+
+/// [`resolve_db_path`] with an explicit environment lookup (for tests and embedding).
+pub fn resolve_db_path_with(
+    explicit: Option<&Path>,
+    env: impl Fn(&str) -> Option<OsString>,
+) -> PathBuf {
+    if let Some(p) = explicit {
+        return p.to_path_buf();
+    }
+    let var = |k: &str| env(k).filter(|v| !v.is_empty());
+    if let Some(db) = var("SQLITE_JSON_DB") {
+        return PathBuf::from(db);
+    }
+    if let Some(root) = var("TRASHTALK_ROOT") {
+        return PathBuf::from(root).join("instances.db");
+    }
+    let home = var("HOME").map(PathBuf::from).unwrap_or_default();
+    home.join(".trashtalk").join("instances.db")
+}
+
+/// The shared instance database. See the module docs.
+pub struct Store {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+    warnings: Vec<String>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .field("warnings", &self.warnings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens or creates the database at `path` (creating missing parent directories), applies
+    /// the connection settings of §3.2 and makes sure the schema of §3.1 exists.
+    ///
+    /// A journal mode other than `wal` (or a busy/read-only refusal to switch) does not fail:
+    /// it is recorded in [`Store::warnings`].
+    pub fn open(path: &Path) -> Result<Store, PersistError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| PersistError::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(DEFAULT_BUSY_TIMEOUT)?;
+        let mut warnings = Vec::new();
+        match conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0)) {
+            Ok(mode) if mode.eq_ignore_ascii_case("wal") => {}
+            Ok(mode) => warnings.push(format!(
+                "journal_mode is '{mode}', not 'wal': continuing in '{mode}' mode"
+            )),
+            Err(e)
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked | ErrorCode::ReadOnly)
+                ) =>
+            {
+                warnings.push(format!(
+                    "could not switch journal_mode to WAL: {}",
+                    PersistError::from(e)
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        create_schema(&conn)?;
+        Ok(Store {
+            conn: Mutex::new(conn),
+            path: path.to_path_buf(),
+            warnings,
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Warnings recorded while opening (e.g. WAL not available).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// The connection's current journal mode (`wal` normally).
+    pub fn journal_mode(&self) -> Result<String, PersistError> {
+        let conn = self.conn.lock();
+        Ok(conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?)
+    }
+
+    /// Changes the busy timeout (default 5000 ms, §3.2). Meant for tests that provoke
+    /// `database is locked` quickly; production code keeps the default.
+    pub fn set_busy_timeout(&self, timeout: Duration) -> Result<(), PersistError> {
+        self.conn.lock().busy_timeout(timeout)?;
+        Ok(())
+    }
+
+    /// Saves one document (`INSERT OR REPLACE … json(?2)`), in autocommit.
+    ///
+    /// Fails for an id outside the §8 format, a key/value id, a document that is not a JSON
+    /// object, or with SQLite's message (`malformed JSON`, `database is locked`, …).
+    pub fn save(&self, id: &str, doc_json: &str) -> Result<(), PersistError> {
+        check_saveable(id, doc_json)?;
+        let conn = self.conn.lock();
+        conn.prepare_cached(SQL_SAVE)?
+            .execute(params![id, doc_json])?;
+        Ok(())
+    }
+
+    /// Saves many documents in one `BEGIN IMMEDIATE` transaction: all or nothing. Every id and
+    /// document is checked before the transaction starts. Returns the number of rows written.
+    pub fn save_batch(&self, docs: &[(String, String)]) -> Result<usize, PersistError> {
+        for (id, doc) in docs {
+            check_saveable(id, doc)?;
+        }
+        if docs.is_empty() {
+            return Ok(0);
+        }
+        let mut conn = self.conn.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut stmt = tx.prepare_cached(SQL_SAVE)?;
+            for (id, doc) in docs {
+                stmt.execute(params![id, doc])?;
+            }
+        }
+        tx.commit()?;
+        Ok(docs.len())
+    }
+
+    /// The stored document of `id`, if a row exists. Key/value ids (`__kv__…`) are not
+    /// instances and always answer `None`.
+    pub fn load(&self, id: &str) -> Result<Option<String>, PersistError> {
+        check_id(id)?;
+        if is_kv_id(id) {
+            return Ok(None);
+        }
+        let conn = self.conn.lock();
+        let mut stmt = conn.prepare_cached(SQL_LOAD)?;
+        let data = stmt
+            .query_row(params![id], |r| {
+                Ok(match r.get_ref(0)? {
+                    SqlRef::Null => None,
+                    SqlRef::Text(t) | SqlRef::Blob(t) => Some(String::from_utf8_lossy(t).into()),
+                    SqlRef::Integer(i) => Some(i.to_string()),
+                    SqlRef::Real(f) => Some(f.to_string()),
+                })
+            })
+            .optional()?;
+        Ok(data.flatten())
+    }
+
+    /// Deletes the row of `id`; returns whether a row existed. Key/value ids are refused.
+    pub fn delete(&self, id: &str) -> Result<bool, PersistError> {
+        check_id(id)?;
+        if is_kv_id(id) {
+            return Err(PersistError::ReservedId(id.to_owned()));
+        }
+        let conn = self.conn.lock();
+        let n = conn.prepare_cached(SQL_DELETE)?.execute(params![id])?;
+        Ok(n > 0)
+    }
+
+    /// Ids of the rows whose `class` is `class` (key/value rows have no class and never match).
+    pub fn ids_of_class(&self, class: &str) -> Result<Vec<String>, PersistError> {
+        let conn = self.conn.lock();
+        let mut stmt = conn.prepare_cached(SQL_IDS_OF_CLASS)?;
+        let ids = stmt
+            .query_map(params![class], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ids)
+    }
+
+    /// Number of rows whose `class` is `class`.
+    pub fn count_of_class(&self, class: &str) -> Result<u64, PersistError> {
+        let conn = self.conn.lock();
+        let n: i64 = conn
+            .prepare_cached(SQL_COUNT_OF_CLASS)?
+            .query_row(params![class], |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Runs `PRAGMA wal_checkpoint(PASSIVE)` (§3.3 rule 5; e.g. at `TT_Close`). Never waits for
+    /// readers or writers.
+    pub fn checkpoint(&self) -> Result<(), PersistError> {
+        let conn = self.conn.lock();
+        let mut stmt = conn.prepare("PRAGMA wal_checkpoint(PASSIVE)")?;
+        let mut rows = stmt.query([])?;
+        while rows.next()?.is_some() {}
+        Ok(())
+    }
+}
+
+/// Checks an id and a document before saving.
+fn check_saveable(id: &str, doc_json: &str) -> Result<(), PersistError> {
+    check_id(id)?;
+    if is_kv_id(id) {
+        return Err(PersistError::ReservedId(id.to_owned()));
+    }
+    // `json(?2)` validates the text; a valid JSON text starting with `{` is an object.
+    if !doc_json.trim_start().starts_with('{') {
+        return Err(PersistError::InvalidJson("not a JSON object".into()));
+    }
+    Ok(())
+}
+
+/// Creates the §3.1 schema; tolerant of concurrent initializers and of extra columns/indexes.
+fn create_schema(conn: &Connection) -> Result<(), PersistError> {
+    conn.execute_batch(CREATE_TABLE)?;
+    let existing: Vec<String> = {
+        let mut stmt = conn.prepare("PRAGMA table_xinfo(instances)")?;
+        stmt.query_map([], |r| r.get::<_, String>("name"))?
+            .collect::<Result<_, _>>()?
+    };
+    for (name, alter) in GENERATED_COLUMNS {
+        if existing.iter().any(|c| c.eq_ignore_ascii_case(name)) {
+            continue;
+        }
+        match conn.execute_batch(alter) {
+            Ok(()) => {}
+            Err(rusqlite::Error::SqliteFailure(_, Some(msg)))
+                if msg.starts_with("duplicate column name") => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    conn.execute_batch(CREATE_INDEX)?;
+    Ok(())
+}

@@ -1,0 +1,1086 @@
+//! Tests of the Trashtalk → TTBC compiler: the worked examples of ttbc.md §13 byte for byte,
+//! golden disassembly listings for every syntax form, semantic tests (compile → register →
+//! invoke), error positions, and a class-file corpus loaded into a runtime.
+//!
+//! Golden listings live in `tests/golden_compiler/<name>.txt`; run with `UPDATE_GOLDEN=1`
+//! to rewrite them.
+
+use std::path::PathBuf;
+
+use tt_vm::compiler::{
+    CompileError, MethodContext, compile_block, compile_method, compile_method_with,
+    compile_to_bytes, load_classes,
+};
+use tt_vm::ttbc::{Chunk, disassemble, load, load_verified, serialize_canonical};
+use tt_vm::{Runtime, Side, Value};
+
+fn bytes(src: &str) -> Vec<u8> {
+    compile_to_bytes(src).unwrap_or_else(|e| panic!("{src}: {e}"))
+}
+
+fn hexs(b: &[u8]) -> String {
+    hex::encode_upper(b)
+}
+
+// ----- ttbc.md §13 worked examples ---------------------------------------------------------
+
+#[test]
+fn spec_13_1_add() {
+    let expected = "5454424300010000000000062200220150F000000201780179000000";
+    assert_eq!(hexs(&bytes("[:x :y | x + y]")), expected);
+}
+
+#[test]
+fn spec_13_2_loop() {
+    let src =
+        "[:n | | i sum | i := 0. sum := 0. [i < n] whileTrue: [sum := sum + i. i := i + 1]. sum]";
+    let expected = "54544243000100000000002114210014210120002200628200102001200050210120001550210080FFE82001F0000001016E020000";
+    assert_eq!(hexs(&bytes(src)), expected);
+}
+
+#[test]
+fn spec_13_3_capture_is_the_nested_chunk_of_a_local() {
+    // `[x , '!']` with x a local of the enclosing block: capture source 0, slot 0.
+    let outer = compile_block("[| x | [x , '!']]").unwrap();
+    assert_eq!(
+        hexs(&outer.constants[0]),
+        "545442430001000200000007300010000070F000010001210000010178000000"
+    );
+}
+
+#[test]
+fn spec_13_4_if_true_if_false() {
+    let expected = "545442430001000000000013220010000060820006100001800003100002F00003000379657300015900014E010161000000";
+    assert_eq!(
+        hexs(&bytes("[:a | (a == 'yes') ifTrue: ['Y'] ifFalse: ['N']]")),
+        expected
+    );
+}
+
+#[test]
+fn spec_13_5_keyword_send() {
+    let expected =
+        "54544243000100000000000B22002201155090000001F00001000973657456616C75655F020163016E000000";
+    assert_eq!(hexs(&bytes("[:c :n | c setValue: n + 1]")), expected);
+}
+
+#[test]
+fn spec_13_6_nested_make_block() {
+    let inner = "5454424300010002000000063000220050F0000001017900010178030000";
+    let outer = "5454424300010000000000102200A000000121002000100001A101F00002001E5454424300010002000000063000220050F000000101790001017803000000023130010178010000";
+    let chunk = compile_block("[:x | | adder | adder := [:y | x + y]. adder value: 10]").unwrap();
+    assert_eq!(hexs(&chunk.constants[0]), inner);
+    assert_eq!(hexs(&serialize_canonical(&chunk).unwrap()), outer);
+    let variant = "5454424300010000000000072200A0000001F00001001E5454424300010002000000063000220050F0000001017900010178030000010178000000";
+    assert_eq!(hexs(&bytes("[:x | [:y | x + y]]")), variant);
+}
+
+#[test]
+fn spec_13_7_non_local_return() {
+    let inner = "5454424300010004000000032200F20000010176000000";
+    let outer = "54544243000100000000000DA00000002200A10101100001F0000200175454424300010004000000032200F20000010176000000000B6E6F742072656163686564010178000000";
+    let chunk = compile_block("[:x | [:v | ^v] value: x. 'not reached']").unwrap();
+    assert_eq!(hexs(&chunk.constants[0]), inner);
+    assert_eq!(
+        hexs(&bytes("[:x | [:v | ^v] value: x. 'not reached']")),
+        outer
+    );
+    let dead_home = "545442430001000000000005A0000000F0000100175454424300010004000000032200F2000001017600000000000000";
+    assert_eq!(hexs(&bytes("[[:v | ^v]]")), dead_home);
+}
+
+// ----- golden listings ---------------------------------------------------------------------
+
+enum Kind {
+    Block,
+    Method {
+        params: &'static [&'static str],
+        ivars: &'static [&'static str],
+        class_side: bool,
+    },
+}
+
+const fn method(params: &'static [&'static str], ivars: &'static [&'static str]) -> Kind {
+    Kind::Method {
+        params,
+        ivars,
+        class_side: false,
+    }
+}
+
+/// (name, kind, source): every syntax form the compiler accepts.
+const GOLDEN: &[(&str, Kind, &str)] = &[
+    ("add_params", Kind::Block, "[:x :y | x + y]"),
+    (
+        "literal_numbers",
+        Kind::Block,
+        "[#(0 1 -1 42 007 -0 2.5 -3.5e2)]",
+    ),
+    (
+        "literal_strings_symbols",
+        Kind::Block,
+        "['' . 'it''s' . #foo . #at:put: . \"dq\". '''multi\nline''']",
+    ),
+    (
+        "literal_special",
+        Kind::Block,
+        "[:a | a foo: true bar: false baz: nil]",
+    ),
+    (
+        "literal_array_nested",
+        Kind::Block,
+        "[#(1 two 'three' #four (5 6) true nil)]",
+    ),
+    ("brace_array", Kind::Block, "[:a | {a. a + 1. 'x'}]"),
+    (
+        "object_literal",
+        Kind::Block,
+        "[:v | #{name: 'n', value: v, 'k k': v + 1}]",
+    ),
+    (
+        "unary_binary_keyword",
+        Kind::Block,
+        "[:c | c foo bar: c baz + 2 qux: 3]",
+    ),
+    (
+        "precedence_parens",
+        Kind::Block,
+        "[:a :b | a + b * 2 - (a / b) % 3]",
+    ),
+    (
+        "binary_opcodes",
+        Kind::Block,
+        "[:a :b | {a < b. a <= b. a > b. a >= b. a = b. a == b. a ~= b. a , b. a % b. a - b. a * b. a / b}]",
+    ),
+    ("binary_send", Kind::Block, "[:a :b | a -> b]"),
+    ("cascade", Kind::Block, "[:c | c add: 1; add: 2; yourself]"),
+    ("cascade_self", Kind::Block, "[self reset; start: 1]"),
+    ("self_send_and_value", Kind::Block, "[self foo: 1. self]"),
+    ("super_send", Kind::Block, "[:x | super init: x]"),
+    (
+        "class_send",
+        Kind::Block,
+        "[Counter new. Pkg::Thing make: 2]",
+    ),
+    (
+        "at_send",
+        Kind::Block,
+        "[:c | @ c increment. @ c size. @ Counter new]",
+    ),
+    (
+        "temps_assign",
+        Kind::Block,
+        "[:n | | a b | a := n. b := a := a + 1. b]",
+    ),
+    ("implicit_local", Kind::Block, "[x := 3. x + 1]"),
+    (
+        "return_top_level",
+        Kind::Block,
+        "[:x | x > 0 ifTrue: [^ 'pos']. 'neg']",
+    ),
+    (
+        "if_true_if_false",
+        Kind::Block,
+        "[:a | (a == 'yes') ifTrue: ['Y'] ifFalse: ['N']]",
+    ),
+    (
+        "if_true_statement",
+        Kind::Block,
+        "[:x | | r | x ifTrue: [r := 1]. r]",
+    ),
+    ("if_false_value", Kind::Block, "[:x | x ifFalse: ['no']]"),
+    (
+        "if_false_if_true",
+        Kind::Block,
+        "[:x | x ifFalse: [0] ifTrue: [1]]",
+    ),
+    ("if_nil_value", Kind::Block, "[:x | x ifNil: ['default']]"),
+    (
+        "if_nil_statement",
+        Kind::Block,
+        "[:x | | r | x ifNil: [r := 'none']. r]",
+    ),
+    (
+        "if_not_nil_binding",
+        Kind::Block,
+        "[:x | x ifNotNil: [:v | v , '!']]",
+    ),
+    (
+        "if_not_nil_binding_statement",
+        Kind::Block,
+        "[:x | | r | x ifNotNil: [:v | r := v]. r]",
+    ),
+    (
+        "if_not_nil_plain",
+        Kind::Block,
+        "[:x | x ifNotNil: ['set']]",
+    ),
+    (
+        "if_nil_if_not_nil",
+        Kind::Block,
+        "[:x | x ifNil: [0] ifNotNil: [:v | v + 1]]",
+    ),
+    (
+        "if_not_nil_if_nil",
+        Kind::Block,
+        "[:x | x ifNotNil: [:v | v] ifNil: ['none']]",
+    ),
+    (
+        "while_true",
+        Kind::Block,
+        "[:n | | i sum | i := 0. sum := 0. [i < n] whileTrue: [sum := sum + i. i := i + 1]. sum]",
+    ),
+    (
+        "while_false",
+        Kind::Block,
+        "[:n | | i | i := 0. [i >= n] whileFalse: [i := i + 1]. i]",
+    ),
+    (
+        "while_true_unary",
+        Kind::Block,
+        "[:n | | i | i := 0. [i := i + 1. i < n] whileTrue. i]",
+    ),
+    (
+        "repeat_with_return",
+        Kind::Block,
+        "[:n | | i | i := 0. [i := i + 1. i >= n ifTrue: [^ i]] repeat]",
+    ),
+    (
+        "times_repeat",
+        Kind::Block,
+        "[:n | | c | c := 0. n timesRepeat: [c := c + 2]. c]",
+    ),
+    (
+        "to_do",
+        Kind::Block,
+        "[:n | | s | s := 0. 1 to: n do: [:i | s := s + i]. s]",
+    ),
+    (
+        "to_by_do",
+        Kind::Block,
+        "[:n | | s | s := ''. n to: 1 by: -1 do: [:i | s := s , i]. s]",
+    ),
+    (
+        "and_or_values",
+        Kind::Block,
+        "[:a :b | {a and: [b]. a or: [b]}]",
+    ),
+    (
+        "and_statement",
+        Kind::Block,
+        "[:a | | r | a > 0 and: [r := 1]. r]",
+    ),
+    ("not_negated", Kind::Block, "[:a | {a not. a negated}]"),
+    (
+        "inlined_temps_in_loop",
+        Kind::Block,
+        "[:n | | i | i := 0. [i < n] whileTrue: [| t | t := i. i := t + 1]. i]",
+    ),
+    (
+        "control_keyword_split",
+        Kind::Block,
+        "[:c | c foo: 1 ifTrue: ['y'] ifFalse: ['n']]",
+    ),
+    (
+        "non_literal_block_args",
+        Kind::Block,
+        "[:c :b | c ifTrue: b]",
+    ),
+    (
+        "nested_block",
+        Kind::Block,
+        "[:x | | adder | adder := [:y | x + y]. adder value: 10]",
+    ),
+    ("nested_block_returned", Kind::Block, "[:x | [:y | x + y]]"),
+    (
+        "non_local_return",
+        Kind::Block,
+        "[:x | [:v | ^v] value: x. 'not reached']",
+    ),
+    (
+        "non_local_return_in_inlined",
+        Kind::Block,
+        "[:c | c do: [:x | x > 1 ifTrue: [^ x]]. 0]",
+    ),
+    (
+        "capture_sources",
+        Kind::Block,
+        "[:a | | l | l := 1. [[a + l]]]",
+    ),
+    (
+        "block_invocation",
+        Kind::Block,
+        "[:b | b value. b value: 1. b value: 1 value: 2. b valueWith: 3]",
+    ),
+    (
+        "json_opcodes",
+        Kind::Block,
+        "[:arr :obj | {arr arrayPush: 1. arr arrayAt: 0. arr arrayAt: 0 put: 2. arr arrayLength. arr arrayFirst. arr arrayLast. arr arrayRemoveAt: 0. arr arrayIsEmpty. obj objectAt: 'k'. obj objectAt: 'k' put: 2. obj objectHasKey: 'k'. obj objectKeys. obj objectValues. obj objectRemoveKey: 'k'. obj objectLength. obj objectIsEmpty}]",
+    ),
+    (
+        "newline_statements",
+        Kind::Block,
+        "[:a |\n  | b |\n  b := a\n    foo: 1\n    bar: 2\n  b baz\n]",
+    ),
+    (
+        "comments",
+        Kind::Block,
+        "# leading comment\n[:a | # inside\n  a + 1] # trailing",
+    ),
+    ("constant_dedup", Kind::Block, "['x' , 'x' , 'y' , 'x']"),
+    ("bare_statements", Kind::Block, "x := 2. x * 3"),
+    ("empty_block", Kind::Block, "[]"),
+    ("empty_nested_block", Kind::Block, "[[]]"),
+    (
+        "method_ivars",
+        method(&[], &["value", "step"]),
+        "value := value + step. ^ value",
+    ),
+    (
+        "method_tail_assignment",
+        method(&["n"], &["count"]),
+        "count := count + n",
+    ),
+    (
+        "method_keyword_args",
+        method(&["i", "v"], &["items"]),
+        "items := items arrayAt: i put: v. ^ v",
+    ),
+    (
+        "method_ivar_capture",
+        method(&[], &["total"]),
+        "^ [:x | total := total + x]",
+    ),
+    (
+        "method_self_sends",
+        method(&["n"], &[]),
+        "| c | c := @ self new. @ c setValue: n. ^ c",
+    ),
+    (
+        "method_detect_nlr",
+        method(&["aBlock"], &[]),
+        "@ self do: [:x | (aBlock value: x) ifTrue: [^ x]]. ^ nil",
+    ),
+    (
+        "class_method_ivar_block",
+        Kind::Method {
+            params: &[],
+            ivars: &["created"],
+            class_side: true,
+        },
+        "[:x | created := x] value: 3. ^ created",
+    ),
+];
+
+fn compile_kind(kind: &Kind, src: &str) -> Result<Chunk, CompileError> {
+    match kind {
+        Kind::Block => compile_block(src),
+        Kind::Method {
+            params,
+            ivars,
+            class_side,
+        } => {
+            let mut ctx = MethodContext::new(
+                &params.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                &ivars.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            );
+            ctx.class_side = *class_side;
+            compile_method_with(src, &ctx)
+        }
+    }
+}
+
+fn golden_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden_compiler")
+        .join(format!("{name}.txt"))
+}
+
+#[test]
+fn golden_listings() {
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let mut failures = Vec::new();
+    for (name, kind, src) in GOLDEN {
+        let chunk = compile_kind(kind, src).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let bytes = serialize_canonical(&chunk).unwrap();
+        load_verified(&bytes).unwrap_or_else(|e| panic!("{name}: verifier: {e}"));
+        assert_eq!(load(&bytes).unwrap(), chunk, "{name}: round trip");
+        let listing = format!("# source\n{src}\n# listing\n{}", disassemble(&chunk));
+        let path = golden_path(name);
+        if update {
+            std::fs::write(&path, &listing).unwrap();
+            continue;
+        }
+        match std::fs::read_to_string(&path) {
+            Ok(expected) if expected == listing => {}
+            Ok(expected) => failures.push(format!(
+                "{name}: listing differs\n--- expected\n{expected}\n--- got\n{listing}"
+            )),
+            Err(_) => failures.push(format!("{name}: missing {}", path.display())),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{}\n(run with UPDATE_GOLDEN=1 to rewrite)",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn golden_files_have_no_orphans() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden_compiler");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        let stem = name.trim_end_matches(".txt");
+        assert!(
+            GOLDEN.iter().any(|(n, _, _)| *n == stem),
+            "orphan golden file {name}"
+        );
+    }
+}
+
+// ----- semantics ---------------------------------------------------------------------------
+
+fn run(src: &str, args: &[&str]) -> String {
+    let rt = Runtime::new();
+    run_in(&rt, src, args)
+}
+
+fn run_in(rt: &Runtime, src: &str, args: &[&str]) -> String {
+    let b = rt
+        .register_block(&bytes(src), Vec::new())
+        .unwrap_or_else(|e| panic!("{src}: {e}"));
+    let args: Vec<Value> = args.iter().map(|a| Value::string(a)).collect();
+    match rt.invoke_block(&b, &args) {
+        Ok(v) => v.text().into_owned(),
+        Err(e) => format!("error: {e}"),
+    }
+}
+
+#[test]
+fn semantics_of_worked_examples() {
+    assert_eq!(run("[:x :y | x + y]", &["10", "32"]), "42");
+    assert_eq!(run("[:x :y | x + y]", &["7"]), "7");
+    let sum =
+        "[:n | | i sum | i := 0. sum := 0. [i < n] whileTrue: [sum := sum + i. i := i + 1]. sum]";
+    assert_eq!(run(sum, &["5"]), "10");
+    assert_eq!(run(sum, &["10"]), "45");
+    let yn = "[:a | (a == 'yes') ifTrue: ['Y'] ifFalse: ['N']]";
+    assert_eq!(run(yn, &["yes"]), "Y");
+    assert_eq!(run(yn, &["no"]), "N");
+    assert_eq!(
+        run(
+            "[:x | | adder | adder := [:y | x + y]. adder value: 10]",
+            &["5"]
+        ),
+        "15"
+    );
+    assert_eq!(run("[:x | [:v | ^v] value: x. 'not reached']", &["7"]), "7");
+}
+
+#[test]
+fn semantics_of_literals() {
+    assert_eq!(
+        run("[#(0 1 -1 42 007 -0 2.5)]", &[]),
+        r#"["0","1","-1","42","7","0","2.5"]"#
+    );
+    assert_eq!(run("['it''s' , #sym , \"dq\"]", &[]), "it'ssymdq");
+    assert_eq!(
+        run("[:v | #{name: 'n', value: v, 'k k': v + 1}]", &["5"]),
+        r#"{"name":"n","value":"5","k k":"6"}"#
+    );
+    assert_eq!(run("[:a | {a. a + 1. 'x'}]", &["1"]), r#"["1","2","x"]"#);
+    assert_eq!(
+        run("[#(a #(b) true nil)]", &[]),
+        r#"["a","[\"b\"]","true",""]"#
+    );
+    assert_eq!(run("[true]", &[]), "true");
+    assert_eq!(run("[nil]", &[]), "");
+    assert_eq!(run("[]", &[]), "");
+    assert_eq!(run("['''a\nb''']", &[]), "a\nb");
+    assert_eq!(run("[self]", &[]), "self");
+}
+
+#[test]
+fn semantics_of_operators() {
+    let ops = "[:a :b | {a < b. a <= b. a > b. a >= b. a = b. a == b. a ~= b. a , b. a % b. a - b. a * b. a / b}]";
+    assert_eq!(
+        run(ops, &["7", "2"]),
+        r#"["false","false","true","true","false","false","true","72","1","5","14","3"]"#
+    );
+    assert_eq!(run("[:a :b | a + b * 2 - (a / b) % 3]", &["7", "2"]), "0");
+    assert_eq!(
+        run("[:a | {a not. a negated}]", &["5"]),
+        r#"["false","-5"]"#
+    );
+    assert_eq!(
+        run("[:a :b | {a and: [b]. a or: [b]}]", &["1", "0"]),
+        r#"["false","true"]"#
+    );
+    assert_eq!(
+        run("[:a :b | {a and: [b]. a or: [b]}]", &["0", "0"]),
+        r#"["false","false"]"#
+    );
+    assert_eq!(
+        run("[:a :b | {a and: [b]. a or: [b]}]", &["1", "1"]),
+        r#"["true","true"]"#
+    );
+    assert_eq!(run("[:a :b | a & b | a]", &["1", "0"]), "true");
+}
+
+#[test]
+fn semantics_of_conditionals() {
+    let cases: &[(&str, &str, &str)] = &[
+        ("[:x | x > 0 ifTrue: [^ 'pos']. 'neg']", "3", "pos"),
+        ("[:x | x > 0 ifTrue: [^ 'pos']. 'neg']", "-3", "neg"),
+        ("[:x | | r | x ifTrue: [r := 1]. r]", "true", "1"),
+        ("[:x | | r | x ifTrue: [r := 1]. r]", "false", ""),
+        ("[:x | x ifFalse: ['no']]", "0", "no"),
+        ("[:x | x ifFalse: ['no']]", "1", ""),
+        ("[:x | x ifTrue: ['yes']]", "1", "yes"),
+        ("[:x | x ifFalse: [0] ifTrue: [1]]", "true", "1"),
+        ("[:x | x ifFalse: [0] ifTrue: [1]]", "", "0"),
+        ("[:x | x ifNil: ['default']]", "", "default"),
+        ("[:x | x ifNil: ['default']]", "v", "v"),
+        ("[:x | | r | x ifNil: [r := 'none']. r]", "", "none"),
+        ("[:x | x ifNotNil: [:v | v , '!']]", "hi", "hi!"),
+        ("[:x | x ifNotNil: [:v | v , '!']]", "", ""),
+        ("[:x | | r | x ifNotNil: [:v | r := v]. r]", "got", "got"),
+        ("[:x | | r | x ifNotNil: [:v | r := v]. r]", "", ""),
+        ("[:x | x ifNotNil: ['set']]", "a", "set"),
+        ("[:x | x ifNil: [0] ifNotNil: [:v | v + 1]]", "4", "5"),
+        ("[:x | x ifNil: [0] ifNotNil: [:v | v + 1]]", "", "0"),
+        ("[:x | x ifNotNil: [:v | v] ifNil: ['none']]", "", "none"),
+        ("[:x | x ifNotNil: [:v | v] ifNil: ['none']]", "z", "z"),
+        (
+            "[:x | x > 1 ifTrue: [x > 2 ifTrue: [^ 'big']] ifFalse: ['small']. 'mid']",
+            "2",
+            "mid",
+        ),
+        (
+            "[:x | x > 1 ifTrue: [x > 2 ifTrue: [^ 'big']] ifFalse: ['small']. 'mid']",
+            "3",
+            "big",
+        ),
+    ];
+    for (src, arg, want) in cases {
+        assert_eq!(run(src, &[arg]), *want, "{src} with {arg:?}");
+    }
+}
+
+#[test]
+fn semantics_of_loops() {
+    assert_eq!(
+        run(
+            "[:n | | i | i := 0. [i >= n] whileFalse: [i := i + 1]. i]",
+            &["4"]
+        ),
+        "4"
+    );
+    assert_eq!(
+        run(
+            "[:n | | i | i := 0. [i := i + 1. i < n] whileTrue. i]",
+            &["4"]
+        ),
+        "4"
+    );
+    assert_eq!(
+        run(
+            "[:n | | i | i := 0. [i := i + 1. i >= n ifTrue: [^ i]] repeat]",
+            &["3"]
+        ),
+        "3"
+    );
+    assert_eq!(
+        run(
+            "[:n | | c | c := 0. n timesRepeat: [c := c + 2]. c]",
+            &["3"]
+        ),
+        "6"
+    );
+    assert_eq!(
+        run(
+            "[:n | | c | c := 0. n timesRepeat: [c := c + 2]. c]",
+            &["0"]
+        ),
+        "0"
+    );
+    assert_eq!(
+        run(
+            "[:n | | s | s := 0. 1 to: n do: [:i | s := s + i]. s]",
+            &["4"]
+        ),
+        "10"
+    );
+    assert_eq!(
+        run(
+            "[:n | | s | s := ''. n to: 1 by: -1 do: [:i | s := s , i]. s]",
+            &["3"]
+        ),
+        "321"
+    );
+    assert_eq!(
+        run(
+            "[:n | | s | s := ''. 1 to: n by: 2 do: [:i | s := s , i]. s]",
+            &["6"]
+        ),
+        "135"
+    );
+    // Inlined temporaries start as nil on every iteration.
+    let fresh = "[:n | | i out | i := 0. out := ''. [i < n] whileTrue: [| t | out := out , t. t := 'x'. i := i + 1]. out]";
+    assert_eq!(run(fresh, &["3"]), "");
+    assert_eq!(
+        run(
+            "[:n | | i | i := 0. [i < n] whileTrue: [| t | t := i. i := t + 1]. i]",
+            &["5"]
+        ),
+        "5"
+    );
+}
+
+#[test]
+fn semantics_of_blocks_and_captures() {
+    assert_eq!(run("[| x | x := 'hi'. [x , '!'] value]", &[]), "hi!");
+    assert_eq!(
+        run("[:a | | l | l := 1. [[a + l]] value value]", &["41"]),
+        "42"
+    );
+    assert_eq!(
+        run("[:b | b value: 2]", &["x"]),
+        "error: instance not found: x"
+    );
+    assert_eq!(
+        run(
+            "[| add | add := [:p :q | p * q]. add value: 6 value: 7]",
+            &[]
+        ),
+        "42"
+    );
+    assert_eq!(run("[| f | f := [:p | p + 1]. f valueWith: 1]", &[]), "2");
+    assert_eq!(run("[| f | f := [41]. f value + 1]", &[]), "42");
+    assert_eq!(run("[| f | f := [:p | p numArgs]. f numArgs]", &[]), "1");
+    assert_eq!(run("x := 2. x * 3", &[]), "6");
+    // The 13.3 chunk, registered with a capture value.
+    let outer = compile_block("[| x | [x , '!']]").unwrap();
+    let rt = Runtime::new();
+    let b = rt
+        .register_block(&outer.constants[0], vec![Some(Value::string("hi"))])
+        .unwrap();
+    assert_eq!(rt.invoke_block(&b, &[]).unwrap().text(), "hi!");
+}
+
+#[test]
+fn semantics_of_non_local_return_through_a_send() {
+    // The inner block returns from the outer block even when run by another block.
+    let src = "[:x | | each | each := [:blk | blk value: 1. blk value: 2. 'done']. each value: [:v | v = x ifTrue: [^ v * 10]]. 'none']";
+    assert_eq!(run(src, &["2"]), "20");
+    assert_eq!(run(src, &["5"]), "none");
+}
+
+#[test]
+fn semantics_of_sends_without_receiver() {
+    assert_eq!(
+        run("[self foo]", &[]),
+        "error: self send without a receiver"
+    );
+    assert_eq!(
+        run("[NoSuchClassHere new]", &[]),
+        "error: unknown class: NoSuchClassHere"
+    );
+}
+
+// ----- errors ------------------------------------------------------------------------------
+
+fn err(src: &str) -> CompileError {
+    match compile_block(src) {
+        Ok(c) => panic!("{src}: compiled to {}", disassemble(&c)),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn syntax_errors_have_line_and_column() {
+    assert_eq!(
+        err("[:x | x foo").to_string(),
+        "1:12: expected ']' to close block, found end of input"
+    );
+    assert_eq!(
+        err("[:x | x foo) ]").to_string(),
+        "1:12: expected ']' to close block, found ')'"
+    );
+    assert_eq!(
+        err("[:a |\n  a + 1.\n  (a foo: 2 . 3)]").to_string(),
+        "3:13: expected ')' to close parenthesis, found '.'"
+    );
+    assert_eq!(
+        err("[:a |\n  a + 1.\n  a foo: ]").to_string(),
+        "3:10: expected an expression, found ']'"
+    );
+    assert_eq!(
+        err("[:a a]").to_string(),
+        "1:5: expected '|' after block parameters, found 'a'"
+    );
+    assert_eq!(
+        err("[| a b ]").to_string(),
+        "1:8: expected a temporary name or '|' to close temporaries, found ']'"
+    );
+    assert_eq!(
+        err("['abc]").to_string(),
+        "1:2: unterminated string literal"
+    );
+    assert_eq!(
+        err("[x := ].").to_string(),
+        "1:7: expected an expression, found ']'"
+    );
+    assert_eq!(
+        err("[1] ]").to_string(),
+        "1:5: expected '.' or end of input, found ']'"
+    );
+    assert_eq!(
+        err("[self := 1]").to_string(),
+        "1:2: cannot assign to 'self'"
+    );
+    let e = err("[\n  x := $(date)]");
+    assert_eq!((e.line(), e.column()), (2, 8));
+    assert!(e.message().contains("bash substitution"), "{e}");
+}
+
+#[test]
+fn semantic_errors_have_line_and_column() {
+    assert_eq!(err("[y + 1]").to_string(), "1:2: undefined variable 'y'");
+    assert_eq!(
+        err("[:a | a := 1]").to_string(),
+        "1:7: cannot assign to argument 'a'"
+    );
+    assert_eq!(
+        err("[:a :a | a]").to_string(),
+        "1:5: duplicate variable name 'a'"
+    );
+    assert_eq!(
+        err("[Foo := 1]").to_string(),
+        "1:2: cannot assign to class name 'Foo'"
+    );
+    assert_eq!(
+        err("[thisContext]").to_string(),
+        "1:2: 'thisContext' is not supported by TTBC"
+    );
+    assert_eq!(
+        err("[super]").to_string(),
+        "1:2: 'super' can only be used as a message receiver"
+    );
+    let e = err("[:a | | t | t := 0.\n  [:x | t := x] value: a.\n  t]");
+    assert_eq!((e.line(), e.column()), (2, 9));
+    assert!(
+        e.message()
+            .starts_with("assignment to captured variable 't' inside a block"),
+        "{e}"
+    );
+    let e = err("[| t | t := 0. [t] value. t := 1. t]");
+    assert_eq!((e.line(), e.column()), (1, 27));
+    assert!(
+        e.message()
+            .starts_with("assignment to captured variable 't': the block at 1:16"),
+        "{e}"
+    );
+    // Captured and reassigned in the same loop: the next iteration would change it.
+    let e = err("[:n | | i f | i := 0. [i < n] whileTrue: [i := i + 1. f := [i]]. f value]");
+    assert!(e.message().contains("captured variable 'i'"), "{e}");
+    let e = err("[:s | s size]");
+    assert!(e.message().contains("string intrinsic"), "{e}");
+    assert!(compile_block("[:s | @ s size]").is_ok());
+    let e = err("[:s | (@ s save) ifFailed: [0]]");
+    assert!(e.message().contains("no TTBC equivalent"), "{e}");
+}
+
+#[test]
+fn method_errors() {
+    let e = compile_method("^ self", &[], &[]).unwrap_err();
+    assert_eq!(e.line(), 1);
+    assert!(e.message().contains("'self' used as a value"), "{e}");
+    let e = compile_method("count := count + 1.\n  ^ other", &[], &["count".into()]).unwrap_err();
+    assert_eq!(e.to_string(), "2:5: undefined variable 'other'");
+    assert!(compile_method("^ [:x | total := total + x]", &[], &["total".into()]).is_ok());
+}
+
+// ----- class files -------------------------------------------------------------------------
+
+fn corpus() -> Vec<(String, String)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
+    let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "trash"))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read_to_string(&p).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+fn load_corpus(rt: &Runtime) -> tt_vm::compiler::LoadReport {
+    let files = corpus();
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    load_classes(rt, &refs).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn send(rt: &Runtime, recv: &Value, sel: &str, args: &[Value]) -> Value {
+    rt.send(recv, sel, args)
+        .unwrap_or_else(|e| panic!("{sel}: {e}"))
+}
+
+fn text(v: &Value) -> String {
+    v.text().into_owned()
+}
+
+fn block(rt: &Runtime, src: &str) -> Value {
+    Value::block(rt.register_block(&bytes(src), Vec::new()).unwrap())
+}
+
+#[test]
+fn corpus_report() {
+    let rt = Runtime::new();
+    let report = load_corpus(&rt);
+    let counter = report.class("Demo::Counter").expect("counter");
+    let m = |sel: &str, side| counter.method(sel, side).unwrap_or_else(|| panic!("{sel}"));
+    assert!(m("increment", Side::Instance).native);
+    assert!(m("reset", Side::Instance).native, "trait method");
+    assert!(m("getStep", Side::Instance).native, "generated accessor");
+    assert!(m("startingAt:", Side::Class).native);
+    let dump = m("dump", Side::Instance);
+    assert_eq!(dump.reason.as_deref(), Some("raw bash method"));
+    let shout = m("shout", Side::Instance);
+    assert_eq!(shout.reason.as_deref(), Some("pragma bashOnly"));
+    let stamp = m("stamp", Side::Instance);
+    assert!(
+        stamp
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("bash substitution"),
+        "{stamp:?}"
+    );
+    assert!(
+        stamp
+            .reason
+            .as_deref()
+            .unwrap()
+            .starts_with("counter.trash:"),
+        "{stamp:?}"
+    );
+    let list = report.class("List").expect("list");
+    let sum = list.method("sumViaDo", Side::Instance).unwrap();
+    assert!(!sum.native);
+    assert!(
+        sum.reason
+            .as_deref()
+            .unwrap()
+            .contains("assignment to captured variable 'total'"),
+        "{sum:?}"
+    );
+    for sel in [
+        "do:",
+        "collect:",
+        "select:",
+        "inject:into:",
+        "detect:",
+        "detect:ifNone:",
+    ] {
+        assert!(list.method(sel, Side::Instance).unwrap().native, "{sel}");
+    }
+    let cid = rt.resolve_class("Demo::Counter").unwrap();
+    let sel = tt_vm::compiler::normalize_selector("shout");
+    assert_eq!(
+        rt.method_pragmas(cid, Side::Instance, tt_dispatch_sel(&sel)),
+        vec!["bashOnly".to_string()]
+    );
+}
+
+fn tt_dispatch_sel(s: &str) -> tt_vm::Sel {
+    tt_dispatch::intern(s)
+}
+
+#[test]
+fn corpus_counter_with_trait() {
+    let rt = Runtime::new();
+    load_corpus(&rt);
+    let class = Value::string("Demo::Counter");
+    let c = send(&rt, &class, "new", &[]);
+    assert_eq!(text(&send(&rt, &c, "increment", &[])), "1");
+    assert_eq!(text(&send(&rt, &c, "incrementBy:", &[Value::int(3)])), "4");
+    assert_eq!(text(&send(&rt, &c, "describe", &[])), "Counter(4)");
+    assert_eq!(text(&send(&rt, &c, "isZero", &[])), "false");
+    assert_eq!(text(&send(&rt, &c, "reset", &[])), "");
+    assert_eq!(text(&send(&rt, &c, "isZero", &[])), "true");
+    send(&rt, &c, "setStep:", &[Value::int(5)]);
+    assert_eq!(text(&send(&rt, &c, "increment", &[])), "5");
+    assert_eq!(text(&send(&rt, &c, "label", &[])), "counter");
+    let d = send(&rt, &class, "startingAt:", &[Value::int(10)]);
+    assert_eq!(text(&send(&rt, &d, "getValue", &[])), "10");
+    let e = send(&rt, &class, "make", &[]);
+    assert_eq!(text(&send(&rt, &e, "increment", &[])), "1");
+    send(&rt, &class, "make", &[]);
+    assert_eq!(text(&send(&rt, &class, "created", &[])), "2");
+    let fresh = send(&rt, &class, "fresh", &[]);
+    assert_eq!(rt.class_of(&fresh).unwrap(), "Demo::Counter");
+    assert_eq!(text(&send(&rt, &c, "countTo:", &[Value::int(4)])), "1234");
+}
+
+#[test]
+fn corpus_collection_with_blocks() {
+    let rt = Runtime::new();
+    load_corpus(&rt);
+    let list = send(&rt, &Value::string("List"), "new", &[]);
+    for v in [3, 1, 4, 1, 5] {
+        send(&rt, &list, "add:", &[Value::int(v)]);
+    }
+    assert_eq!(text(&send(&rt, &list, "size", &[])), "5");
+    assert_eq!(
+        text(&send(&rt, &list, "getItems", &[])),
+        r#"["3","1","4","1","5"]"#
+    );
+    let doubled = send(&rt, &list, "collect:", &[block(&rt, "[:x | x * 2]")]);
+    assert_eq!(
+        text(&send(&rt, &doubled, "getItems", &[])),
+        r#"["6","2","8","2","10"]"#
+    );
+    let big = send(&rt, &list, "select:", &[block(&rt, "[:x | x > 2]")]);
+    assert_eq!(text(&send(&rt, &big, "getItems", &[])), r#"["3","4","5"]"#);
+    let sum = send(
+        &rt,
+        &list,
+        "inject:into:",
+        &[Value::int(0), block(&rt, "[:acc :x | acc + x]")],
+    );
+    assert_eq!(text(&sum), "14");
+    assert_eq!(
+        text(&send(&rt, &list, "detect:", &[block(&rt, "[:x | x > 3]")])),
+        "4"
+    );
+    assert_eq!(
+        text(&send(&rt, &list, "detect:", &[block(&rt, "[:x | x > 9]")])),
+        ""
+    );
+    let none = send(
+        &rt,
+        &list,
+        "detect:ifNone:",
+        &[block(&rt, "[:x | x > 9]"), block(&rt, "['none']")],
+    );
+    assert_eq!(text(&none), "none");
+    assert_eq!(
+        text(&send(&rt, &list, "includes:", &[Value::int(4)])),
+        "true"
+    );
+    assert_eq!(
+        text(&send(&rt, &list, "includes:", &[Value::int(7)])),
+        "false"
+    );
+    assert_eq!(text(&send(&rt, &list, "indexOf:", &[Value::int(4)])), "2");
+    assert_eq!(text(&send(&rt, &list, "max", &[])), "5");
+    assert_eq!(text(&send(&rt, &list, "asString", &[])), "3,1,4,1,5");
+}
+
+#[test]
+fn load_errors_are_positioned() {
+    let rt = Runtime::new();
+    let e = load_classes(
+        &rt,
+        &[("a.trash", "A subclass: Object\n  include: Missing\n")],
+    )
+    .unwrap_err();
+    assert_eq!(e.to_string(), "a.trash:2:12: unknown trait 'Missing'");
+    let e = load_classes(
+        &rt,
+        &[("b.trash", "A subclass: Object\n  method: foo [ ^ 1\n")],
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "b.trash:2:15: expected a matching ']' for this method body, found end of input"
+    );
+    let e = load_classes(
+        &rt,
+        &[
+            ("c.trash", "A subclass: Object\n"),
+            ("d.trash", "A subclass: Object\n"),
+        ],
+    )
+    .unwrap_err();
+    assert_eq!(e.to_string(), "d.trash:1:1: 'A' is defined twice");
+    assert!(
+        rt.resolve_class("A").is_none(),
+        "nothing registered on error"
+    );
+}
+
+#[test]
+fn semantics_of_json_opcodes() {
+    let arr = r#"["a","b"]"#;
+    let obj = r#"{"k":"v"}"#;
+    let cases: &[(&str, &str)] = &[
+        ("arr arrayPush: 1", r#"["a","b","1"]"#),
+        ("arr arrayAt: 1", "b"),
+        ("arr arrayAt: 0 put: 2", r#"["2","b"]"#),
+        ("arr arrayLength", "2"),
+        ("arr arrayFirst", "a"),
+        ("arr arrayLast", "b"),
+        ("arr arrayRemoveAt: 0", r#"["b"]"#),
+        ("arr arrayIsEmpty", "false"),
+        ("'[]' arrayIsEmpty", "true"),
+        ("obj objectAt: 'k'", "v"),
+        ("obj objectAt: 'k' put: 2", r#"{"k":"2"}"#),
+        ("obj objectHasKey: 'k'", "true"),
+        ("obj objectKeys", r#"["k"]"#),
+        ("obj objectValues", r#"["v"]"#),
+        ("obj objectRemoveKey: 'k'", "{}"),
+        ("obj objectLength", "1"),
+        ("obj objectIsEmpty", "false"),
+    ];
+    for (expr, want) in cases {
+        let src = format!("[:arr :obj | {expr}]");
+        assert_eq!(run(&src, &[arr, obj]), *want, "{expr}");
+    }
+}
+
+#[test]
+fn sends_to_self_super_and_classes() {
+    let rt = Runtime::new();
+    let src = "Base subclass: Object\n\
+               \x20 method: greet: n [ ^ 'base ' , n ]\n\
+               \x20 classMethod: make [ ^ @ self new ]\n\
+               Derived subclass: Base\n\
+               \x20 method: greet: n [ ^ 'derived+' , (super greet: n) ]\n\
+               \x20 method: check: x [ ^ x > 2 ]\n\
+               \x20 method: run: x [ ^ @ self check: x ifTrue: ['big'] ifFalse: ['small'] ]\n\
+               \x20 method: pair [ ^ (@ Base make) greet: 'p' ]\n\
+               \x20 method: cascade [ | r | r := @ Base new. ^ r greet: 'a'; greet: 'b' ]\n\
+               \x20 method: viaBlock: x [ ^ [:y | @ self greet: y] value: x ]\n";
+    let report = load_classes(&rt, &[("probe.trash", src)]).unwrap();
+    assert!(
+        report
+            .classes
+            .iter()
+            .all(|c| c.methods.iter().all(|m| m.native)),
+        "{report:?}"
+    );
+    let d = send(&rt, &Value::string("Derived"), "new", &[]);
+    assert_eq!(
+        text(&send(&rt, &d, "greet:", &[Value::string("x")])),
+        "derived+base x"
+    );
+    assert_eq!(text(&send(&rt, &d, "run:", &[Value::int(3)])), "big");
+    assert_eq!(text(&send(&rt, &d, "run:", &[Value::int(1)])), "small");
+    assert_eq!(text(&send(&rt, &d, "pair", &[])), "base p");
+    assert_eq!(text(&send(&rt, &d, "cascade", &[])), "base b");
+    assert_eq!(
+        text(&send(&rt, &d, "viaBlock:", &[Value::string("z")])),
+        "derived+base z"
+    );
+}

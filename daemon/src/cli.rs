@@ -1,9 +1,23 @@
-//! Command-line subcommands: `run`, `disasm`, `demo` (the daemon is issue 7).
+//! The command line (daemon-protocol.md §3) and the tool subcommands.
+//!
+//! Daemon flags are accepted as `--name value`, `--name=value` and `-name value` (single-dash
+//! spellings are rewritten before clap sees them). Unknown flags and bad values print the usage
+//! on stderr and exit 2. Without a subcommand `tt` is the daemon: socket mode with `--socket`,
+//! stdin/stdout mode without it.
 
 use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use tt_vm::{Runtime, Value};
+
+use crate::engine::{Engine, EngineConfig};
+use crate::trace::LogSink;
+use crate::{manage, server, stdio, tools};
+
+/// Default socket of `--kill` / `--status` / `--restart` without `--socket`.
+pub const DEFAULT_SOCKET: &str = "/tmp/tt.sock";
 
 /// The Trashtalk runtime.
 #[derive(Parser, Debug)]
@@ -15,6 +29,68 @@ use tt_vm::{Runtime, Value};
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    #[command(flatten)]
+    daemon: DaemonFlags,
+}
+
+/// The daemon flags of daemon-protocol.md §3.
+#[derive(clap::Args, Debug, Default)]
+pub struct DaemonFlags {
+    /// Serve the socket at PATH (without it, serve stdin/stdout).
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// Plugin directory (default ~/.trashtalk/trash/.compiled).
+    #[arg(long = "plugin-dir", value_name = "DIR")]
+    pub plugin_dir: Option<PathBuf>,
+    /// Diagnostic lines on stderr.
+    #[arg(long)]
+    pub debug: bool,
+    /// Socket mode: exit after N seconds without a new connection (0 = never).
+    #[arg(long = "idle-timeout", value_name = "N", default_value_t = 0)]
+    pub idle_timeout: u64,
+    /// SQLite database (default: persistence.md §2).
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Octal permission bits of the socket.
+    #[arg(long = "socket-mode", value_name = "MODE", default_value = "0600", value_parser = parse_mode)]
+    pub socket_mode: u32,
+    /// Stop the daemon of --socket (default /tmp/tt.sock) and exit.
+    #[arg(long)]
+    pub kill: bool,
+    /// Report the daemon of --socket (default /tmp/tt.sock) and exit.
+    #[arg(long)]
+    pub status: bool,
+    /// Stop the running daemon, then start normally.
+    #[arg(long)]
+    pub restart: bool,
+    /// `plugins`, `classes`, or an instance id: print and exit.
+    #[arg(long, value_name = "TARGET")]
+    pub inspect: Option<String>,
+    /// Append one line per dispatch decision to FILE (or `stderr`).
+    #[arg(long, value_name = "FILE|stderr")]
+    pub trace: Option<String>,
+    /// Append per-stage timings to FILE (or `stderr`).
+    #[arg(long, value_name = "FILE|stderr")]
+    pub profile: Option<String>,
+}
+
+fn parse_mode(s: &str) -> Result<u32, String> {
+    let digits = s.strip_prefix("0o").unwrap_or(s);
+    match u32::from_str_radix(digits, 8) {
+        Ok(m) if m <= 0o7777 && !digits.is_empty() => Ok(m),
+        _ => Err(format!("invalid octal mode {s:?}")),
+    }
+}
+
+/// JIT policy of `tt eval`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JitPolicy {
+    /// Compile before the first run.
+    Always,
+    /// Interpret only.
+    Never,
+    /// Compile when hot.
+    Auto,
 }
 
 #[derive(Subcommand, Debug)]
@@ -33,6 +109,32 @@ enum Command {
     },
     /// Demonstrate the runtime: register blocks, run them, show results and tiers.
     Demo,
+    /// Compile Trashtalk block source to TTBC; print the chunk as hex.
+    Compile {
+        /// Block source, e.g. `[:x :y | x + y]`.
+        source: String,
+    },
+    /// Compile and run Trashtalk block source with string arguments; print the result's text.
+    Eval {
+        /// Block source.
+        source: String,
+        /// Arguments (strings).
+        args: Vec<String>,
+        /// Tier policy for this run.
+        #[arg(long, value_enum, default_value = "auto")]
+        jit: JitPolicy,
+    },
+    /// Load `.trash` class files; report each method as native or fallback (with the reason).
+    Load {
+        /// Class files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Block source to evaluate after loading.
+        #[arg(short = 'e', value_name = "BLOCK SOURCE")]
+        eval: Option<String>,
+    },
+    /// Print runtime statistics as JSON.
+    Stats,
 }
 
 /// Errors of the command line, printed as `tt: <message>`.
@@ -44,6 +146,15 @@ pub enum CliError {
     /// The runtime refused or failed.
     #[error("{0}")]
     Runtime(#[from] tt_vm::Error),
+    /// Runtime initialization failed.
+    #[error("{0}")]
+    Engine(#[from] crate::engine::EngineError),
+    /// Socket mode failed to start.
+    #[error("{0}")]
+    Server(#[from] server::ServerError),
+    /// I/O on stdin/stdout.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
 }
 
 /// Reads a chunk argument: hex text, or `@file` holding raw TTBC bytes or hex text.
@@ -131,23 +242,245 @@ fn demo() -> Result<String, CliError> {
     Ok(out)
 }
 
+/// Flag names that may be spelled with one dash.
+const LONG_FLAGS: &[&str] = &[
+    "socket",
+    "plugin-dir",
+    "debug",
+    "idle-timeout",
+    "db",
+    "socket-mode",
+    "kill",
+    "status",
+    "restart",
+    "inspect",
+    "trace",
+    "profile",
+    "jit",
+    "help",
+    "version",
+];
+
+/// Rewrites `-name` / `-name=value` of a known long flag to `--name…` (stops at `--`).
+pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut literal = false;
+    for (i, a) in args.into_iter().enumerate() {
+        if i == 0 || literal {
+            out.push(a);
+            continue;
+        }
+        if a == "--" {
+            literal = true;
+            out.push(a);
+            continue;
+        }
+        let single = a.starts_with('-') && !a.starts_with("--");
+        let name = a.get(1..).unwrap_or("").split('=').next().unwrap_or("");
+        if single && LONG_FLAGS.contains(&name) {
+            out.push(format!("-{a}"));
+        } else {
+            out.push(a);
+        }
+    }
+    out
+}
+
+fn default_plugin_dir() -> Option<PathBuf> {
+    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".trashtalk/trash/.compiled"))
+}
+
+fn open_sink(target: Option<&str>, what: &str) -> Result<LogSink, CliError> {
+    LogSink::open(target)
+        .map_err(|e| CliError::Input(format!("--{what} {}: {e}", target.unwrap_or(""))))
+}
+
+/// The daemon path: management commands, or initialize and serve.
+fn daemon(flags: DaemonFlags) -> Result<Option<String>, CliError> {
+    let socket = flags
+        .socket
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_SOCKET));
+    if flags.status {
+        return Ok(Some(manage::status(&socket)));
+    }
+    if flags.kill {
+        return Ok(Some(manage::kill(&socket)));
+    }
+    let plugin_dir = flags.plugin_dir.clone().or_else(default_plugin_dir);
+    if let Some(target) = flags.inspect.as_deref() {
+        let plugins = crate::plugins::Plugins::new(plugin_dir.clone());
+        return Ok(Some(match target {
+            "plugins" => manage::inspect_plugins(&plugins),
+            "classes" => manage::inspect_classes(&plugins),
+            id => {
+                let engine = Engine::start(EngineConfig {
+                    db: flags.db.clone(),
+                    plugin_dir,
+                    ..Default::default()
+                })?;
+                let out = manage::inspect_instance(engine.rt(), id);
+                engine.close();
+                out
+            }
+        }));
+    }
+    if flags.restart {
+        manage::stop_for_restart(&socket);
+    }
+    let cfg = EngineConfig {
+        db: flags.db.clone(),
+        plugin_dir,
+        debug: flags.debug,
+        trace: open_sink(flags.trace.as_deref(), "trace")?,
+        profile: open_sink(flags.profile.as_deref(), "profile")?,
+    };
+    let engine = Engine::start(cfg)?;
+    match flags.socket {
+        Some(socket) => {
+            let cfg = server::ServerConfig {
+                socket,
+                mode: flags.socket_mode,
+                idle_timeout: (flags.idle_timeout > 0)
+                    .then(|| Duration::from_secs(flags.idle_timeout)),
+            };
+            server::run(engine, &cfg)?;
+        }
+        None => {
+            let stdin = std::io::stdin().lock();
+            let stdout = std::io::stdout().lock();
+            stdio::run(&engine, stdin, std::io::BufWriter::new(stdout))?;
+        }
+    }
+    Ok(None)
+}
+
+/// Prints a parse error: help/version on stdout (exit 0); otherwise the error and the usage on
+/// stderr (exit 2).
+fn usage_error(e: clap::Error) -> i32 {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return 0;
+    }
+    let usage = <Cli as clap::CommandFactory>::command().render_usage();
+    let text = e.to_string();
+    let mut err = std::io::stderr();
+    let _ = write!(err, "{text}");
+    if !text.contains("Usage:") {
+        let _ = writeln!(err, "\n{usage}");
+    }
+    2
+}
+
 /// Entry point; returns the process exit status.
 pub fn main() -> i32 {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse_from(normalize_args(std::env::args())) {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
+    let rt = Runtime::global();
     let result = match cli.command {
-        Some(Command::Run { chunk, args }) => run(&chunk, &args),
-        Some(Command::Disasm { chunk }) => disasm(&chunk),
-        Some(Command::Demo) | None => demo(),
+        Some(Command::Run { chunk, args }) => run(&chunk, &args).map(Some),
+        Some(Command::Disasm { chunk }) => disasm(&chunk).map(Some),
+        Some(Command::Demo) => demo().map(Some),
+        Some(Command::Compile { source }) => tools::compile(&source).map(Some),
+        Some(Command::Eval { source, args, jit }) => tools::eval(rt, &source, &args, jit).map(Some),
+        Some(Command::Load { files, eval }) => tools::load(rt, &files, eval.as_deref()).map(Some),
+        Some(Command::Stats) => Ok(Some(tools::stats(rt))),
+        None => daemon(cli.daemon),
     };
     match result {
-        Ok(text) => {
+        Ok(Some(text)) => {
             let mut so = std::io::stdout();
             let _ = writeln!(so, "{text}");
             0
         }
+        Ok(None) => 0,
         Err(e) => {
             eprintln!("tt: {e}");
             1
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn single_dash_flags_are_normalized() {
+        assert_eq!(
+            normalize_args(s(&[
+                "tt",
+                "-socket",
+                "/x",
+                "-debug",
+                "-socket-mode=0660",
+                "-e",
+                "x",
+                "--",
+                "-db"
+            ])),
+            s(&[
+                "tt",
+                "--socket",
+                "/x",
+                "--debug",
+                "--socket-mode=0660",
+                "-e",
+                "x",
+                "--",
+                "-db"
+            ])
+        );
+    }
+
+    #[test]
+    fn flags_parse_in_every_spelling() {
+        for argv in [
+            s(&[
+                "tt",
+                "--socket",
+                "/s",
+                "--idle-timeout",
+                "5",
+                "--socket-mode",
+                "0660",
+            ]),
+            s(&[
+                "tt",
+                "--socket=/s",
+                "--idle-timeout=5",
+                "--socket-mode=0660",
+            ]),
+            s(&[
+                "tt",
+                "-socket",
+                "/s",
+                "-idle-timeout",
+                "5",
+                "-socket-mode",
+                "660",
+            ]),
+        ] {
+            let cli = Cli::try_parse_from(normalize_args(argv)).unwrap();
+            assert_eq!(
+                cli.daemon.socket.as_deref(),
+                Some(std::path::Path::new("/s"))
+            );
+            assert_eq!(cli.daemon.idle_timeout, 5);
+            assert_eq!(cli.daemon.socket_mode, 0o660);
+        }
+        assert!(Cli::try_parse_from(s(&["tt", "--bogus"])).is_err());
+        assert!(Cli::try_parse_from(s(&["tt", "--socket-mode", "999"])).is_err());
+        assert!(Cli::try_parse_from(s(&["tt", "--idle-timeout", "x"])).is_err());
+        let cli = Cli::try_parse_from(s(&["tt"])).unwrap();
+        assert!(cli.command.is_none() && cli.daemon.socket.is_none());
+        assert_eq!(cli.daemon.socket_mode, 0o600);
     }
 }

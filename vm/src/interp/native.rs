@@ -1,25 +1,26 @@
 //! The vm side of the compiled tier: the context handed to compiled code, the entry into
-//! compiled code from an activation ([`Run::exec_compiled`]), and the entry points the JIT's
+//! compiled code from an activation (`Run::exec_compiled`), and the entry points the JIT's
 //! runtime helpers call back into.
 //!
 //! Everything an instruction does that compiled code does not inline (sends, block creation
 //! and invocation, JSON ops, captures, ivars, non-local return) runs through
-//! [`JitCtx::exec_op`], which calls the very interpreter methods [`Run::exec`] uses, so both tiers
-//! share one implementation of those semantics.
+//! [`JitCtx::exec_op`] and [`JitCtx::send`], which call the very interpreter methods the
+//! interpreter loop uses, so both tiers share one implementation of those semantics.
 //!
 //! Errors, non-local returns that travel further out and panics are *parked* in the
 //! [`JitCtx`]; the helper returns [`UNWIND`], compiled code releases what it owns and returns
-//! [`UNWIND`] too, and [`Run::exec_compiled`] turns the parked reason back into
+//! [`UNWIND`] too, and `Run::exec_compiled` turns the parked reason back into
 //! `Err(Unwind)` (or resumes the panic), exactly where the interpreter would have returned it.
 
 use std::any::Any;
 use std::ffi::c_void;
+use std::mem::ManuallyDrop;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
-use tt_dispatch::{Method, SendCache};
+use tt_dispatch::SendCache;
 
 use super::exec::{Flow, Frame, Run, Unwind, no_self};
-use super::{Args, CodeUnit, Ins};
+use super::{Args, Ins};
 use crate::error::{Error, ErrorKind};
 use crate::runtime::MethodImpl;
 use crate::tier::Compiled;
@@ -78,35 +79,37 @@ impl JitCtx<'_, '_, '_> {
         self.settle(r)
     }
 
-    /// A send through `site` whose cache hit `method` (found by the compiled code's inline cache
-    /// check): calls the method with `recv` as self. Consumes `recv` and the `argc` values at
-    /// `args`. Returns the result's bits or [`UNWIND`].
+    /// SEND through `site` (one of the running unit's sites): `vals` are the receiver then the
+    /// `n - 1` arguments. The arguments are owned values this call consumes; the receiver too
+    /// when `recv_owned`, otherwise it is only borrowed (a param, constant or local of the
+    /// caller). Same path as the interpreter's SEND (`Run::send`: receiver classification, the
+    /// site's inline cache, the method call). Returns the result's bits or [`UNWIND`].
     ///
     /// # Safety
-    /// `recv` and the `argc` bits at `args` must each own their value and not be used again;
-    /// `method` must come from a cache of this runtime's dispatch registry.
-    pub unsafe fn call_method(
+    /// As for [`JitCtx::exec_op`], with `n >= 1`; a borrowed receiver must stay alive for the
+    /// whole call.
+    pub unsafe fn send(
         &mut self,
-        method: &Method<MethodImpl>,
-        recv: u64,
-        args: *const u64,
-        argc: usize,
+        site: &SendCache<MethodImpl>,
+        vals: *const u64,
+        n: usize,
+        recv_owned: bool,
     ) -> u64 {
-        // SAFETY: ownership of `recv` and of each argument passes to this call (caller contract).
-        let recv = unsafe { Value::from_raw_bits(recv) };
-        // SAFETY: as above.
-        let args: Args = (0..argc)
-            .map(|i| unsafe { Value::from_raw_bits(*args.add(i)) })
+        // SAFETY: `vals[0]` is a live value; it is dropped below only when owned.
+        let recv = ManuallyDrop::new(unsafe { Value::from_raw_bits(*vals) });
+        let args: Args = (1..n)
+            // SAFETY: the caller passes `n - 1` owned argument bits after the receiver, each
+            // consumed once here.
+            .map(|i| unsafe { Value::from_raw_bits(*vals.add(i)) })
             .collect();
         let run = &mut *self.run;
-        let r = catch_unwind(AssertUnwindSafe(|| run.call_method(method, &recv, args)));
+        let this = self.frame.this;
+        let r = catch_unwind(AssertUnwindSafe(|| run.send(&recv, site, args, this)));
+        if recv_owned {
+            drop(ManuallyDrop::into_inner(recv));
+        }
         self.settle(r)
     }
-}
-
-/// The send-site caches of a unit (for compiled code's inline cache check).
-pub fn unit_sites(unit: &CodeUnit) -> &[SendCache<MethodImpl>] {
-    &unit.sites
 }
 
 impl Run<'_> {
@@ -122,8 +125,9 @@ impl Run<'_> {
         // SAFETY: `code.entry` was produced by the installed compiler for `frame.unit` and
         // follows the calling convention of `crate::tier`: it reads `param_count` values at
         // `params` (the activation's arguments, laid out by `activate` and owned by the register
-        // file until the activation ends; compiled code loads them before anything can grow the
-        // register file), and only passes `ctx` to helpers, which use it for this call only.
+        // file until the activation ends; `Value` is `repr(transparent)` over `u64`; compiled
+        // code loads them in its entry block, before any helper can grow the register file),
+        // and only passes `ctx` to helpers, which use it during this call only.
         let r = unsafe { (code.entry)(&mut ctx as *mut JitCtx<'_, '_, '_> as *mut c_void, params) };
         if r != UNWIND {
             // SAFETY: a result other than UNWIND is an owned value's bits (calling convention).

@@ -1,0 +1,264 @@
+//! `TT_RegisterClass` and the wrapper that turns a C `TTMethodFunc` into a runtime method.
+//!
+//! Each C entry becomes a [`MethodImpl::Native`] closure around a [`CMethod`]. Calling it:
+//! converts the arguments to `TTValue`s (strings lent for the call), pads them with NIL up to
+//! the declared `numArgs`, passes the receiver's handle (`NULL` for class methods), then takes
+//! ownership of the returned `TTValue` (its string is freed with `free()`); an ERROR result
+//! fails the send with its message. No runtime lock is held during the C call.
+//!
+//! The closures' data pointers are also recorded in a side table, so the send fast path
+//! ([`crate::sends`]) can recognise a C method and call it without converting values twice.
+
+use std::cell::RefCell;
+use std::ffi::{c_char, c_int};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+use smallvec::SmallVec;
+use tt_vm::object::ClassDef;
+use tt_vm::{MethodImpl, NativeFn, Runtime, Side, Value};
+
+use crate::convert::{Keep, c_str, take_result, to_tt_borrowed};
+use crate::error::{CapiError, CapiResult, guard};
+use crate::types::*;
+
+/// A C method implementation with its declared argument count.
+#[derive(Clone, Copy, Debug)]
+pub struct CMethod {
+    /// The C function.
+    pub func: unsafe extern "C" fn(*mut TTInstance, *mut TTValue, c_int) -> TTValue,
+    /// Declared argument count; `< 0` = any.
+    pub num_args: c_int,
+}
+
+impl CMethod {
+    /// Calls the C function with runtime values (see the module docs).
+    pub fn invoke(&self, this: &Value, args: &[Value]) -> CapiResult<Value> {
+        let handle = this
+            .as_instance()
+            .map_or(std::ptr::null_mut(), crate::convert::instance_handle);
+        let mut keep = Keep::new();
+        let n = args.len().max(self.num_args.max(0) as usize);
+        let mut buf: SmallVec<[TTValue; 4]> = SmallVec::with_capacity(n.max(1));
+        for a in args {
+            buf.push(to_tt_borrowed(a, &mut keep));
+        }
+        buf.resize(n.max(1), TTValue::NIL);
+        // SAFETY: `func` is a C function with the TTMethodFunc signature (registration
+        // contract); `buf` holds `n` valid values (plus one spare slot when n == 0) whose
+        // strings live in `keep` until after the call; `handle` is NULL or the receiver's
+        // handle, kept alive by `this`.
+        let ret = unsafe { (self.func)(handle, buf.as_mut_ptr(), n as c_int) };
+        drop(keep);
+        // SAFETY: the returned value is moved to us (c-abi.md §7).
+        unsafe { take_result(ret) }
+    }
+
+    /// Calls the C function with `TTValue` arguments supplied by a C caller (the send fast
+    /// path): no conversion to runtime values and back. BOOL arguments are normalized to 0/1.
+    ///
+    /// # Safety
+    /// `args` satisfies [`crate::convert::from_tt`]'s contract for each of its values, and
+    /// `this` is the receiver's handle (or NULL), kept alive by the caller.
+    pub unsafe fn invoke_raw(&self, this: *mut TTInstance, args: &[TTValue]) -> CapiResult<Value> {
+        let n = args.len().max(self.num_args.max(0) as usize);
+        let mut buf: SmallVec<[TTValue; 4]> = SmallVec::with_capacity(n.max(1));
+        for a in args {
+            crate::convert::check_tag(a.type_)?;
+            let mut v = *a;
+            v.pad = 0;
+            match v.type_ {
+                TT_TYPE_ERROR => {
+                    // SAFETY: ERROR payload is NULL or a NUL-terminated string.
+                    let m = unsafe { crate::convert::c_str_or_empty(v.ptr_val()) };
+                    return Err(CapiError::ErrorValue(m.into_owned()));
+                }
+                TT_TYPE_BOOL => v = TTValue::bool(v.int_val() != 0),
+                TT_TYPE_ARRAY if !v.ptr_val::<TTArray>().is_null() => {
+                    return Err(CapiError::InvalidType(TT_TYPE_ARRAY));
+                }
+                TT_TYPE_INSTANCE if v.ptr_val::<TTInstance>().is_null() => v = TTValue::NIL,
+                TT_TYPE_BLOCK if v.ptr_val::<TTBlock>().is_null() => v = TTValue::NIL,
+                TT_TYPE_STRING if v.ptr_val::<c_char>().is_null() => {
+                    v = TTValue::with_ptr(TT_TYPE_STRING, c"".as_ptr())
+                }
+                _ => {}
+            }
+            buf.push(v);
+        }
+        buf.resize(n.max(1), TTValue::NIL);
+        // SAFETY: as in `invoke`; the argument strings belong to the C caller and stay valid
+        // for the duration of the call.
+        let ret = unsafe { (self.func)(this, buf.as_mut_ptr(), n as c_int) };
+        // SAFETY: the returned value is moved to us (c-abi.md §7).
+        unsafe { take_result(ret) }
+    }
+}
+
+/// Data pointers of the closures wrapping C methods → the C method, sorted by key. The table
+/// also holds a reference to each closure, so an address is never reused by another closure.
+static C_METHODS: RwLock<Vec<(usize, CMethod, NativeFn)>> = RwLock::new(Vec::new());
+
+/// The identity of a native method closure (its data pointer).
+#[inline]
+pub fn native_key(f: &NativeFn) -> usize {
+    Arc::as_ptr(f) as *const () as usize
+}
+
+/// The C method wrapped by a native closure, if it wraps one.
+pub fn c_method_of(f: &NativeFn) -> Option<CMethod> {
+    let key = native_key(f);
+    let table = C_METHODS.read();
+    table
+        .binary_search_by_key(&key, |e| e.0)
+        .ok()
+        .map(|i| table[i].1)
+}
+
+fn wrap(cm: CMethod) -> MethodImpl {
+    let f: NativeFn =
+        Arc::new(move |_rt: &Runtime, this: &Value, args: &[Value]| Ok(cm.invoke(this, args)?));
+    let key = native_key(&f);
+    let mut table = C_METHODS.write();
+    let at = table.partition_point(|e| e.0 < key);
+    table.insert(at, (key, cm, f.clone()));
+    MethodImpl::Native(f)
+}
+
+thread_local! {
+    /// Classes registered on this thread while a plugin load records them (a stack: loads nest).
+    static RECORDING: RefCell<Vec<Vec<String>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Starts recording the classes this thread registers (for the plugin loader).
+pub fn begin_recording() {
+    RECORDING.with(|r| r.borrow_mut().push(Vec::new()));
+}
+
+/// Stops the innermost recording and returns the classes registered meanwhile.
+pub fn end_recording() -> Vec<String> {
+    RECORDING.with(|r| r.borrow_mut().pop().unwrap_or_default())
+}
+
+fn record(name: &str) {
+    RECORDING.with(|r| {
+        if let Some(top) = r.borrow_mut().last_mut()
+            && !top.iter().any(|n| n == name)
+        {
+            top.push(name.to_owned());
+        }
+    });
+}
+
+/// Reads one side's entries. Returns the methods and whether an entry had a NULL selector.
+///
+/// # Safety
+/// `entries` is NULL or points to `n` readable entries whose selectors are NULL or
+/// NUL-terminated.
+unsafe fn read_entries(
+    entries: *const TTMethodEntry,
+    n: c_int,
+) -> (Vec<(String, MethodImpl)>, bool) {
+    let mut out = Vec::new();
+    let mut bad = false;
+    if entries.is_null() || n <= 0 {
+        return (out, bad);
+    }
+    // SAFETY: `n` readable entries per the contract.
+    let entries = unsafe { std::slice::from_raw_parts(entries, n as usize) };
+    for e in entries {
+        // SAFETY: selector is NULL or NUL-terminated.
+        let Some(sel) = (unsafe { c_str(e.selector) }).filter(|s| !s.is_empty()) else {
+            bad = true;
+            continue;
+        };
+        let imp = if e.flags & TT_METHOD_BASH_FALLBACK != 0 {
+            MethodImpl::BashFallback {
+                reason: "TT_METHOD_BASH_FALLBACK".into(),
+            }
+        } else if let Some(func) = e.impl_ {
+            wrap(CMethod {
+                func,
+                num_args: e.num_args,
+            })
+        } else {
+            continue;
+        };
+        out.push((sel.into_owned(), imp));
+    }
+    (out, bad)
+}
+
+/// Registers or replaces a class from copied C data (the Rust side of `TT_RegisterClass`).
+pub fn register_class(
+    name: &str,
+    superclass: Option<&str>,
+    ivars: Vec<String>,
+    instance_methods: Vec<(String, MethodImpl)>,
+    class_methods: Vec<(String, MethodImpl)>,
+) -> CapiResult<()> {
+    if name.is_empty() {
+        return Err(CapiError::InvalidClassName);
+    }
+    let rt = Runtime::global();
+    rt.define_class(ClassDef {
+        name: name.to_owned(),
+        superclass: superclass.filter(|s| !s.is_empty()).map(str::to_owned),
+        ivars,
+        ..ClassDef::default()
+    })?;
+    rt.set_methods(name, Side::Instance, instance_methods)?;
+    rt.set_methods(name, Side::Class, class_methods)?;
+    record(name);
+    Ok(())
+}
+
+/// `void TT_RegisterClass(char* className, char* superclass, char** instanceVars, int numVars,
+/// TTMethodTable* methods)`: registers or replaces a class; everything is copied. Works before
+/// `TT_Init`.
+///
+/// # Safety
+/// Strings are NULL or NUL-terminated; `instanceVars` is NULL or holds `numVars` string
+/// pointers; `methods` is NULL or points to a valid table whose arrays hold the given counts.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn TT_RegisterClass(
+    class_name: *mut c_char,
+    superclass: *mut c_char,
+    instance_vars: *mut *mut c_char,
+    num_vars: c_int,
+    methods: *mut TTMethodTable,
+) {
+    guard(|| {
+        // SAFETY: NULL or NUL-terminated per the contract.
+        let name = unsafe { c_str(class_name) }
+            .filter(|s| !s.is_empty())
+            .ok_or(CapiError::InvalidClassName)?;
+        // SAFETY: as above.
+        let sup = unsafe { c_str(superclass) };
+        let mut ivars = Vec::new();
+        if !instance_vars.is_null() && num_vars > 0 {
+            // SAFETY: `numVars` readable pointers per the contract.
+            let names = unsafe { std::slice::from_raw_parts(instance_vars, num_vars as usize) };
+            for &p in names {
+                // SAFETY: each is NULL or NUL-terminated.
+                if let Some(n) = unsafe { c_str(p) }.filter(|s| !s.is_empty()) {
+                    ivars.push(n.into_owned());
+                }
+            }
+        }
+        let (mut inst, mut cls, mut bad) = (Vec::new(), Vec::new(), false);
+        // SAFETY: NULL or a valid table per the contract.
+        if let Some(t) = unsafe { methods.as_ref() } {
+            // SAFETY: the arrays hold the given counts.
+            let (i, b1) = unsafe { read_entries(t.instance_methods, t.num_instance_methods) };
+            // SAFETY: as above.
+            let (c, b2) = unsafe { read_entries(t.class_methods, t.num_class_methods) };
+            (inst, cls, bad) = (i, c, b1 || b2);
+        }
+        register_class(&name, sup.as_deref(), ivars, inst, cls)?;
+        if bad {
+            return Err(CapiError::InvalidSelector);
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,298 @@
+//! Sends: `TT_Send` (receiver text), `TT_SendDirect` (handle + selector text), `TT_SendSel`
+//! (handle + interned selector), `TT_Intern`.
+//!
+//! # Fast path
+//!
+//! A send to an instance handle goes straight to the dispatcher's per-selector inline cache
+//! ([`Runtime::api_site`]). When the method found is a C method ([`crate::classes`]), the
+//! caller's `TTValue` arguments are handed to it as they are (no round trip through runtime
+//! values); other native methods are called directly; everything else (bytecode methods, Bash
+//! fallback, errors, class and block receivers) takes the runtime's general send.
+//!
+//! `TT_SendDirect` and `TT_Send` remember, per thread, the last few selector pointers they
+//! were given with a copy of their text: a repeated send with the same selector string costs a
+//! pointer compare and a `strcmp` instead of normalizing and hashing. `TT_Send` likewise
+//! remembers the last receiver ids it resolved (checked with `strcmp` and the instance's
+//! released flag).
+
+use std::cell::RefCell;
+use std::ffi::{CStr, CString, c_char, c_int};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use tt_dispatch::{Sel, Side, intern, selector_name};
+use tt_vm::block::BLOCK_ID_PREFIX;
+use tt_vm::runtime::is_class_name;
+use tt_vm::{Instance, MethodImpl, Runtime, Value};
+
+use crate::classes::c_method_of;
+use crate::convert::{args_from, c_str, c_str_or_empty, instance_arc, instance_handle, to_tt};
+use crate::error::{CapiError, CapiResult, guard};
+use crate::lifecycle::require_init;
+use crate::types::*;
+
+/// Highest selector id known to be issued (ids are dense and never freed, so every id up to
+/// it is valid).
+static MAX_ISSUED: AtomicU32 = AtomicU32::new(0);
+
+/// Validates a `TTSel` (0 or never issued → `invalid selector`).
+#[inline]
+pub fn check_sel(sel: TTSel) -> CapiResult<Sel> {
+    if sel != 0 && sel <= MAX_ISSUED.load(Ordering::Relaxed) {
+        return Ok(Sel(sel));
+    }
+    check_sel_slow(sel)
+}
+
+#[cold]
+fn check_sel_slow(sel: TTSel) -> CapiResult<Sel> {
+    if sel != 0 && selector_name(Sel(sel)).is_some() {
+        MAX_ISSUED.fetch_max(sel, Ordering::Relaxed);
+        Ok(Sel(sel))
+    } else {
+        Err(CapiError::InvalidSelector)
+    }
+}
+
+const SEL_WAYS: usize = 4;
+
+struct SelCache {
+    entries: [(usize, Sel, Option<CString>); SEL_WAYS],
+    next: usize,
+}
+
+thread_local! {
+    static SELS: RefCell<SelCache> = const {
+        RefCell::new(SelCache { entries: [const { (0, Sel(0), None) }; SEL_WAYS], next: 0 })
+    };
+}
+
+/// Interns a selector given as a C string, through the per-thread pointer cache.
+///
+/// # Safety
+/// `p` is NULL or a NUL-terminated string.
+#[inline]
+pub unsafe fn sel_from_ptr(p: *const c_char) -> CapiResult<Sel> {
+    if p.is_null() {
+        return Err(CapiError::InvalidSelector);
+    }
+    let hit = SELS.with(|c| {
+        let c = c.borrow();
+        c.entries.iter().find_map(|(ptr, sel, text)| match text {
+            // SAFETY: `p` and the cached copy are both NUL-terminated.
+            Some(t) if *ptr == p as usize && unsafe { libc::strcmp(p, t.as_ptr()) } == 0 => {
+                Some(*sel)
+            }
+            _ => None,
+        })
+    });
+    match hit {
+        Some(s) => Ok(s),
+        // SAFETY: forwarded contract.
+        None => unsafe { sel_miss(p) },
+    }
+}
+
+#[cold]
+unsafe fn sel_miss(p: *const c_char) -> CapiResult<Sel> {
+    // SAFETY: non-NULL and NUL-terminated per the caller's contract.
+    let text = unsafe { CStr::from_ptr(p) };
+    let sel = intern(&String::from_utf8_lossy(text.to_bytes()));
+    if !sel.is_valid() {
+        return Err(CapiError::InvalidSelector);
+    }
+    MAX_ISSUED.fetch_max(sel.0, Ordering::Relaxed);
+    SELS.with(|c| {
+        let mut c = c.borrow_mut();
+        let i = c.next;
+        c.entries[i] = (p as usize, sel, Some(text.to_owned()));
+        c.next = (i + 1) % SEL_WAYS;
+    });
+    Ok(sel)
+}
+
+/// Sends to a runtime value (the general path, with the instance fast path first).
+pub fn send_value(rt: &Runtime, recv: &Value, sel: Sel, args: &[Value]) -> CapiResult<Value> {
+    if let Some(inst) = recv.as_instance() {
+        inst.check_live()?;
+        if let Some(cid) = inst.class_id()
+            && let Some(m) = rt
+                .api_site(sel)
+                .and_then(|site| site.lookup(rt.dispatch(), cid, Side::Instance))
+            && let MethodImpl::Native(f) = &m.imp
+        {
+            return Ok(f(rt, recv, args)?);
+        }
+    }
+    Ok(rt.send_sel(recv, sel, args)?)
+}
+
+/// Sends to an instance with arguments straight from C (the fast path of `TT_SendSel` and
+/// `TT_SendDirect`). `inst` is kept alive by the strong reference for the whole call.
+///
+/// # Safety
+/// `args` is NULL or points to `n` values following the `TTValue` input rules.
+#[inline]
+pub unsafe fn send_instance_raw(
+    rt: &Runtime,
+    inst: Arc<Instance>,
+    sel: Sel,
+    args: *const TTValue,
+    n: c_int,
+) -> CapiResult<TTValue> {
+    inst.check_live()?;
+    if let Some(cid) = inst.class_id()
+        && let Some(m) = rt
+            .api_site(sel)
+            .and_then(|site| site.lookup(rt.dispatch(), cid, Side::Instance))
+        && let MethodImpl::Native(f) = &m.imp
+        && let Some(cm) = c_method_of(f)
+    {
+        let raw: &[TTValue] = if args.is_null() || n <= 0 {
+            &[]
+        } else {
+            // SAFETY: `n` readable values per the contract.
+            unsafe { std::slice::from_raw_parts(args, n as usize) }
+        };
+        // SAFETY: argument contract forwarded; the handle stays valid because
+        // `inst` holds a strong reference until the call returns.
+        let r = unsafe { cm.invoke_raw(instance_handle(&inst), raw) }?;
+        return Ok(to_tt(&r));
+    }
+    // SAFETY: argument contract forwarded.
+    let args = unsafe { args_from(args, n) }?;
+    let recv = Value::instance(inst);
+    Ok(to_tt(&send_value(rt, &recv, sel, &args)?))
+}
+
+/// `TTValue TT_SendSel(TTInstance* receiver, TTSel sel, TTValue* args, int numArgs)`.
+///
+/// # Safety
+/// `receiver` is NULL or a valid handle; `args` is NULL or holds `numArgs` values.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn TT_SendSel(
+    receiver: *mut TTInstance,
+    sel: TTSel,
+    args: *mut TTValue,
+    num_args: c_int,
+) -> TTValue {
+    guard(|| {
+        let rt = require_init()?;
+        let sel = check_sel(sel)?;
+        // SAFETY: NULL or a valid handle per the contract.
+        let inst = unsafe { instance_arc(receiver) }.ok_or(CapiError::NilInstance)?;
+        // SAFETY: argument contract forwarded.
+        unsafe { send_instance_raw(rt, inst, sel, args, num_args) }
+    })
+}
+
+/// `TTValue TT_SendDirect(TTInstance* inst, char* selector, TTValue* args, int numArgs)`.
+///
+/// # Safety
+/// `inst` is NULL or a valid handle; `selector` is NULL or NUL-terminated; `args` is NULL or
+/// holds `numArgs` values.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn TT_SendDirect(
+    inst: *mut TTInstance,
+    selector: *mut c_char,
+    args: *mut TTValue,
+    num_args: c_int,
+) -> TTValue {
+    guard(|| {
+        let rt = require_init()?;
+        // SAFETY: NULL or a valid handle per the contract.
+        let inst = unsafe { instance_arc(inst) }.ok_or(CapiError::NilInstance)?;
+        // SAFETY: NULL or NUL-terminated per the contract.
+        let sel = unsafe { sel_from_ptr(selector) }?;
+        // SAFETY: argument contract forwarded.
+        unsafe { send_instance_raw(rt, inst, sel, args, num_args) }
+    })
+}
+
+const RECV_WAYS: usize = 2;
+
+/// One cached receiver: its id text and instance.
+type RecvEntry = (CString, Arc<Instance>);
+
+thread_local! {
+    static RECEIVERS: RefCell<[Option<RecvEntry>; RECV_WAYS]> =
+        const { RefCell::new([const { None }; RECV_WAYS]) };
+}
+
+/// The resident instance named by `id`, through the per-thread receiver cache.
+fn resident(rt: &Runtime, id: &CStr) -> Option<Arc<Instance>> {
+    let hit = RECEIVERS.with(|c| {
+        c.borrow().iter().flatten().find_map(|(text, inst)| {
+            (text.as_c_str() == id && !inst.is_released()).then(|| inst.clone())
+        })
+    });
+    if hit.is_some() {
+        return hit;
+    }
+    let inst = rt.resident_instance(std::str::from_utf8(id.to_bytes()).ok()?)?;
+    RECEIVERS.with(|c| {
+        let mut c = c.borrow_mut();
+        c.rotate_right(1);
+        c[0] = Some((id.to_owned(), inst.clone()));
+    });
+    Some(inst)
+}
+
+/// `TTValue TT_Send(char* receiver, char* selector, TTValue* args, int numArgs)`: receiver is
+/// an instance id, a class name or a block id (c-abi.md §6).
+///
+/// # Safety
+/// `receiver`/`selector` are NULL or NUL-terminated; `args` is NULL or holds `numArgs` values.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn TT_Send(
+    receiver: *mut c_char,
+    selector: *mut c_char,
+    args: *mut TTValue,
+    num_args: c_int,
+) -> TTValue {
+    guard(|| {
+        let rt = require_init()?;
+        // SAFETY: NULL or NUL-terminated per the contract.
+        let sel = unsafe { sel_from_ptr(selector) }?;
+        let id: &CStr = if receiver.is_null() {
+            c""
+        } else {
+            // SAFETY: non-NULL and NUL-terminated per the contract.
+            unsafe { CStr::from_ptr(receiver) }
+        };
+        let b = id.to_bytes();
+        let plain_id = !b.starts_with(BLOCK_ID_PREFIX.as_bytes())
+            && !b.first().is_some_and(u8::is_ascii_uppercase)
+            && !b.windows(2).any(|w| w == b"::");
+        if plain_id && let Some(inst) = resident(rt, id) {
+            // SAFETY: argument contract forwarded.
+            return unsafe { send_instance_raw(rt, inst, sel, args, num_args) };
+        }
+        // SAFETY: argument contract forwarded.
+        let argv = unsafe { args_from(args, num_args) }?;
+        // SAFETY: NULL or NUL-terminated per the contract.
+        let text = unsafe { c_str_or_empty(receiver) };
+        debug_assert!(plain_id || is_class_name(&text) || text.starts_with(BLOCK_ID_PREFIX));
+        let recv = Value::string(&text);
+        Ok(to_tt(&send_value(rt, &recv, sel, &argv)?))
+    })
+}
+
+/// `TTSel TT_Intern(const char* selector)`: the process-wide id of a (normalized) selector;
+/// 0 with `invalid selector` for NULL or `""`. Works before `TT_Init`.
+///
+/// # Safety
+/// `selector` is NULL or a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn TT_Intern(selector: *const c_char) -> TTSel {
+    guard(|| {
+        // SAFETY: NULL or NUL-terminated per the contract.
+        let s = unsafe { c_str(selector) }.ok_or(CapiError::InvalidSelector)?;
+        let sel = intern(&s);
+        if !sel.is_valid() {
+            return Err(CapiError::InvalidSelector);
+        }
+        MAX_ISSUED.fetch_max(sel.0, Ordering::Relaxed);
+        Ok(sel.0)
+    })
+}

@@ -1,0 +1,168 @@
+//! The runtime as the daemon uses it: initialization (`TT_Init(db, plugin_dir)`), the plugin
+//! directory, the sticky session, persisting after a request, and `TT_Close`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use tt_vm::Runtime;
+
+use crate::plugins::Plugins;
+use crate::trace::LogSink;
+
+/// Settings of the runtime and of diagnostics.
+#[derive(Debug, Default)]
+pub struct EngineConfig {
+    /// `--db` (persistence.md §2 resolution when `None`).
+    pub db: Option<PathBuf>,
+    /// `--plugin-dir` (already defaulted).
+    pub plugin_dir: Option<PathBuf>,
+    /// `--debug`: diagnostics on stderr.
+    pub debug: bool,
+    /// `--trace` sink.
+    pub trace: LogSink,
+    /// `--profile` sink.
+    pub profile: LogSink,
+}
+
+/// Initialization failures (`tt: <message>`, exit 1).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// `TT_Init` failed (e.g. the database could not be opened).
+    #[error("{0}")]
+    Init(String),
+}
+
+/// The initialized runtime plus the daemon's view of plugins and sessions.
+pub struct Engine {
+    rt: &'static Runtime,
+    plugins: Arc<Plugins>,
+    cfg: EngineConfig,
+    session: Mutex<Option<String>>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("plugins", &self.plugins)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// `TT_Init(db, plugin_dir)`: opens the database, enables lazy plugin loading and the Bash
+    /// bridge (the JIT is installed by `main`).
+    pub fn start(cfg: EngineConfig) -> Result<Engine, EngineError> {
+        let rt = Runtime::global();
+        let db = cfg.db.as_ref().map(|p| p.to_string_lossy().into_owned());
+        let dir = cfg
+            .plugin_dir
+            .as_ref()
+            .map(|p| p.to_string_lossy().into_owned());
+        trashtalk::lifecycle::init(db.as_deref(), dir.as_deref())
+            .map_err(|e| EngineError::Init(e.to_string()))?;
+        if rt.store().is_none() {
+            // `TT_Init` of this build opened no store: open it here (persistence.md §2–3).
+            let path = tt_vm::persist::resolve_db_path(cfg.db.as_deref());
+            let store =
+                tt_vm::persist::Store::open(&path).map_err(|e| EngineError::Init(e.to_string()))?;
+            rt.set_store(Some(Arc::new(store)));
+        }
+        let plugins = Arc::new(Plugins::new(cfg.plugin_dir.clone()));
+        let engine = Engine {
+            rt,
+            plugins,
+            cfg,
+            session: Mutex::new(None),
+        };
+        engine.debug(&format!(
+            "runtime initialized (db {}, plugins {})",
+            engine
+                .cfg
+                .db
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "default".into()),
+            engine
+                .plugins
+                .dir()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "none".into())
+        ));
+        Ok(engine)
+    }
+
+    /// The runtime.
+    pub fn rt(&self) -> &'static Runtime {
+        self.rt
+    }
+
+    /// The plugin directory and loaded plugins.
+    pub fn plugins(&self) -> &Plugins {
+        &self.plugins
+    }
+
+    /// The trace sink.
+    pub fn trace(&self) -> &LogSink {
+        &self.cfg.trace
+    }
+
+    /// The profile sink.
+    pub fn profile(&self) -> &LogSink {
+        &self.cfg.profile
+    }
+
+    /// Writes a `--debug` line on stderr.
+    pub fn debug(&self, text: &str) {
+        if self.cfg.debug {
+            eprintln!("[{}] tt: {text}", crate::trace::timestamp());
+        }
+    }
+
+    /// Makes `sid` the current session if non-empty (sticky).
+    pub fn set_session(&self, sid: &str) {
+        if sid.is_empty() {
+            return;
+        }
+        let mut cur = self.session.lock();
+        if cur.as_deref() != Some(sid) {
+            *cur = Some(sid.to_owned());
+            trashtalk::persist::set_session(Some(sid));
+        }
+    }
+
+    /// Saves every resident instance modified since it was loaded or saved, except `except`
+    /// (the transient receiver). Returns the first error.
+    pub fn persist_dirty(&self, except: Option<&str>) -> Result<(), tt_vm::Error> {
+        let Some(store) = self.rt.store() else {
+            return Ok(());
+        };
+        let mut first = Ok(());
+        for inst in self.rt.resident_instances() {
+            if !inst.is_dirty() || inst.is_released() || Some(inst.id()) == except {
+                continue;
+            }
+            match store.save(self.rt, &inst) {
+                Ok(()) => inst.set_dirty(false),
+                Err(e) => {
+                    if first.is_ok() {
+                        first = Err(e);
+                    }
+                }
+            }
+        }
+        first
+    }
+
+    /// `TT_Close`: saves modified instances, drops instances and blocks, closes the database.
+    pub fn close(&self) {
+        if let Err(e) = self.persist_dirty(None) {
+            self.debug(&format!("close: {e}"));
+        }
+        if let Err(e) = trashtalk::lifecycle::close() {
+            self.debug(&format!("close: {e}"));
+        }
+        self.rt.set_store(None);
+        self.debug("runtime closed");
+    }
+}

@@ -1,0 +1,264 @@
+//! The `extern "C"` runtime helpers compiled code calls.
+//!
+//! Compiled code inlines the small-integer, boolean and nil cases; everything else calls one of
+//! these. Ownership (see `docs/jit.md`):
+//!
+//! * the value helpers ([`Helper::Arith`] … [`Helper::Strlen`]) take their operands plus an
+//!   `owned` bit mask: bit `i` set means operand `i` is owned by compiled code and the helper
+//!   consumes (releases) it; a clear bit means the operand is borrowed and left alone;
+//! * [`Helper::Op`] and [`Helper::Release`] consume their operands; [`Helper::Retain`] adds one
+//!   strong count.
+//!
+//! [`Helper::Op`] runs arbitrary code (sends, block invocation, JSON); it catches panics and
+//! parks them in the context (see `tt_vm::interp::native`). The value helpers only run the vm's
+//! value operations, which do not panic.
+
+use std::mem::ManuallyDrop;
+
+use tt_dispatch::SendCache;
+use tt_vm::interp::native::JitCtx;
+use tt_vm::value::ops::{self, Arith, Cmp};
+use tt_vm::{MethodImpl, Value};
+
+/// Every helper compiled code may call. The discriminant indexes [`Helper::ALL`] and the
+/// engine's table of declared functions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Helper {
+    /// `retain(v)`: one more strong count of a heap value (a `clone`).
+    Retain,
+    /// `release(v)`: drops a heap value (consumes it).
+    Release,
+    /// `arith(op, a, b, owned) -> v`: ADD…MOD with the full semantics.
+    Arith,
+    /// `neg(a, owned) -> v`.
+    Neg,
+    /// `compare(op, a, b, owned) -> true|false bits`: LT/LE/GT/GE/EQ/NE.
+    Compare,
+    /// `truthy(v, owned) -> 0|1`.
+    Truthy,
+    /// `text_empty(v, owned) -> 0|1`: `text(v) == ""`.
+    TextEmpty,
+    /// `concat(a, b, owned) -> v`.
+    Concat,
+    /// `strlen(a, owned) -> v`.
+    Strlen,
+    /// `op(ctx, pc, vals, n) -> v | UNWIND`: a delegated instruction (consumes `vals`).
+    Op,
+    /// `send(ctx, site, vals, n, recv_owned) -> v | UNWIND`: SEND through the site's inline
+    /// cache (consumes the arguments in `vals`, and the receiver when `recv_owned`).
+    Send,
+}
+
+impl Helper {
+    /// All helpers, in declaration order.
+    pub(crate) const ALL: [Helper; 11] = [
+        Helper::Retain,
+        Helper::Release,
+        Helper::Arith,
+        Helper::Neg,
+        Helper::Compare,
+        Helper::Truthy,
+        Helper::TextEmpty,
+        Helper::Concat,
+        Helper::Strlen,
+        Helper::Op,
+        Helper::Send,
+    ];
+
+    /// Symbol name.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Helper::Retain => "tt_jit_retain",
+            Helper::Release => "tt_jit_release",
+            Helper::Arith => "tt_jit_arith",
+            Helper::Neg => "tt_jit_neg",
+            Helper::Compare => "tt_jit_compare",
+            Helper::Truthy => "tt_jit_truthy",
+            Helper::TextEmpty => "tt_jit_text_empty",
+            Helper::Concat => "tt_jit_concat",
+            Helper::Strlen => "tt_jit_strlen",
+            Helper::Op => "tt_jit_op",
+            Helper::Send => "tt_jit_send",
+        }
+    }
+
+    /// Number of (64-bit integer or pointer) parameters.
+    pub(crate) fn arity(self) -> usize {
+        match self {
+            Helper::Retain | Helper::Release => 1,
+            Helper::Neg | Helper::Truthy | Helper::TextEmpty | Helper::Strlen => 2,
+            Helper::Concat => 3,
+            Helper::Arith | Helper::Compare | Helper::Op => 4,
+            Helper::Send => 5,
+        }
+    }
+
+    /// True when the helper returns a 64-bit result.
+    pub(crate) fn returns(self) -> bool {
+        !matches!(self, Helper::Retain | Helper::Release)
+    }
+
+    /// The helper's address.
+    pub(crate) fn address(self) -> *const u8 {
+        match self {
+            Helper::Retain => tt_jit_retain as *const u8,
+            Helper::Release => tt_jit_release as *const u8,
+            Helper::Arith => tt_jit_arith as *const u8,
+            Helper::Neg => tt_jit_neg as *const u8,
+            Helper::Compare => tt_jit_compare as *const u8,
+            Helper::Truthy => tt_jit_truthy as *const u8,
+            Helper::TextEmpty => tt_jit_text_empty as *const u8,
+            Helper::Concat => tt_jit_concat as *const u8,
+            Helper::Strlen => tt_jit_strlen as *const u8,
+            Helper::Op => tt_jit_op as *const u8,
+            Helper::Send => tt_jit_send as *const u8,
+        }
+    }
+}
+
+/// The operand encoding of [`Helper::Arith`].
+pub(crate) fn arith_code(op: Arith) -> i64 {
+    match op {
+        Arith::Add => 0,
+        Arith::Sub => 1,
+        Arith::Mul => 2,
+        Arith::Div => 3,
+        Arith::Mod => 4,
+    }
+}
+
+/// EQ in the operand encoding of [`Helper::Compare`].
+pub(crate) const CMP_EQ: i64 = 4;
+/// NE in the operand encoding of [`Helper::Compare`].
+pub(crate) const CMP_NE: i64 = 5;
+
+/// The operand encoding of [`Helper::Compare`] for LT/LE/GT/GE.
+pub(crate) fn cmp_code(op: Cmp) -> i64 {
+    match op {
+        Cmp::Lt => 0,
+        Cmp::Le => 1,
+        Cmp::Gt => 2,
+        Cmp::Ge => 3,
+    }
+}
+
+/// A view of value bits owned by compiled code (or by its frame), dropped only by [`consume`].
+#[inline(always)]
+fn borrow(bits: u64) -> ManuallyDrop<Value> {
+    // SAFETY: compiled code only passes bits of values that are alive for the whole call (it owns
+    // them, or they are borrowed from the frame's params/locals or the unit's constants); the
+    // `ManuallyDrop` is only dropped by `consume`, for operands compiled code handed over.
+    ManuallyDrop::new(unsafe { Value::from_raw_bits(bits) })
+}
+
+/// Releases the operands whose bit is set in `owned` (compiled code handed them over).
+#[inline(always)]
+fn consume(owned: u64, operands: &mut [ManuallyDrop<Value>]) {
+    for (i, v) in operands.iter_mut().enumerate() {
+        if owned & (1 << i) != 0 {
+            // SAFETY: bit `i` says compiled code owned this operand and handed it over; it is
+            // dropped exactly once, here, and compiled code does not use the bits again.
+            unsafe { ManuallyDrop::drop(v) };
+        }
+    }
+}
+
+extern "C" fn tt_jit_retain(v: u64) {
+    // SAFETY: `v` is a live value (see `borrow`); the clone's count is handed to the caller,
+    // which now owns one more reference (the bits it keeps).
+    std::mem::forget(unsafe { Value::clone_from_bits(v) });
+}
+
+extern "C" fn tt_jit_release(v: u64) {
+    // SAFETY: compiled code passes a value it owns and never uses these bits again.
+    drop(unsafe { Value::from_raw_bits(v) });
+}
+
+extern "C" fn tt_jit_arith(op: u64, a: u64, b: u64, owned: u64) -> u64 {
+    let op = match op {
+        0 => Arith::Add,
+        1 => Arith::Sub,
+        2 => Arith::Mul,
+        3 => Arith::Div,
+        _ => Arith::Mod,
+    };
+    let mut v = [borrow(a), borrow(b)];
+    let r = ops::arith(op, &v[0], &v[1]);
+    consume(owned, &mut v);
+    r.into_raw_bits()
+}
+
+extern "C" fn tt_jit_neg(a: u64, owned: u64) -> u64 {
+    let mut v = [borrow(a)];
+    let r = ops::neg(&v[0]);
+    consume(owned, &mut v);
+    r.into_raw_bits()
+}
+
+extern "C" fn tt_jit_compare(op: u64, a: u64, b: u64, owned: u64) -> u64 {
+    let mut v = [borrow(a), borrow(b)];
+    let r = match op as i64 {
+        0 => ops::compare(Cmp::Lt, &v[0], &v[1]),
+        1 => ops::compare(Cmp::Le, &v[0], &v[1]),
+        2 => ops::compare(Cmp::Gt, &v[0], &v[1]),
+        3 => ops::compare(Cmp::Ge, &v[0], &v[1]),
+        CMP_EQ => ops::text_eq(&v[0], &v[1]),
+        _ => !ops::text_eq(&v[0], &v[1]),
+    };
+    consume(owned, &mut v);
+    Value::bool(r).into_raw_bits()
+}
+
+extern "C" fn tt_jit_truthy(a: u64, owned: u64) -> u64 {
+    let mut v = [borrow(a)];
+    let r = ops::truthy(&v[0]);
+    consume(owned, &mut v);
+    r as u64
+}
+
+extern "C" fn tt_jit_text_empty(a: u64, owned: u64) -> u64 {
+    let mut v = [borrow(a)];
+    let r = ops::text_is_empty(&v[0]);
+    consume(owned, &mut v);
+    r as u64
+}
+
+extern "C" fn tt_jit_concat(a: u64, b: u64, owned: u64) -> u64 {
+    let mut v = [borrow(a), borrow(b)];
+    let r = ops::concat(&v[0], &v[1]);
+    consume(owned, &mut v);
+    r.into_raw_bits()
+}
+
+extern "C" fn tt_jit_strlen(a: u64, owned: u64) -> u64 {
+    let mut v = [borrow(a)];
+    let r = ops::strlen(&v[0]);
+    consume(owned, &mut v);
+    r.into_raw_bits()
+}
+
+extern "C" fn tt_jit_op(
+    ctx: *mut JitCtx<'_, '_, '_>,
+    pc: usize,
+    vals: *const u64,
+    n: usize,
+) -> u64 {
+    // SAFETY: compiled code passes the `ctx` it was entered with (a live, exclusively used
+    // `JitCtx` created by `Run::exec_compiled` for this activation), and `n` owned operand bits
+    // at `vals` that it does not use again.
+    unsafe { (*ctx).exec_op(pc, vals, n) }
+}
+
+extern "C" fn tt_jit_send(
+    ctx: *mut JitCtx<'_, '_, '_>,
+    site: *const SendCache<MethodImpl>,
+    vals: *const u64,
+    n: usize,
+    recv_owned: u64,
+) -> u64 {
+    // SAFETY: as in `tt_jit_op`; `site` points into the running unit's `sites` (embedded in the
+    // code at compile time; the unit outlives every activation of its code), and compiled code
+    // passes the receiver (owned iff `recv_owned`, else borrowed from its frame) plus the owned
+    // arguments (`n >= 1`).
+    unsafe { (*ctx).send(&*site, vals, n, recv_owned != 0) }
+}

@@ -101,7 +101,9 @@ pub unsafe extern "C" fn TT_InvokeBlockDirect(
     guard(|| {
         let rt = require_init()?;
         // SAFETY: NULL or a valid handle per the contract.
-        let b = unsafe { block_arc(block) }.ok_or(CapiError::NilBlock)?;
+        let Some(b) = (unsafe { block_arc(block) }) else {
+            return Err(CapiError::NilBlock);
+        };
         // SAFETY: argument contract forwarded.
         let args = unsafe { args_from(args, num_args) }?;
         Ok(to_tt(&rt.invoke_block(&b, &args)?))

@@ -12,6 +12,7 @@
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 
 use parking_lot::RwLock;
 use smallvec::SmallVec;
@@ -55,49 +56,148 @@ impl CMethod {
     }
 
     /// Calls the C function with `TTValue` arguments supplied by a C caller (the send fast
-    /// path): no conversion to runtime values and back. BOOL arguments are normalized to 0/1.
+    /// path): no conversion to runtime values and back, in either direction (see
+    /// [`crate::convert::take_result_tt`]). BOOL arguments are normalized to 0/1.
     ///
     /// # Safety
     /// `args` satisfies [`crate::convert::from_tt`]'s contract for each of its values, and
     /// `this` is the receiver's handle (or NULL), kept alive by the caller.
-    pub unsafe fn invoke_raw(&self, this: *mut TTInstance, args: &[TTValue]) -> CapiResult<Value> {
+    #[inline]
+    pub unsafe fn invoke_raw(
+        &self,
+        this: *mut TTInstance,
+        args: &[TTValue],
+    ) -> CapiResult<TTValue> {
         let n = args.len().max(self.num_args.max(0) as usize);
-        let mut buf: SmallVec<[TTValue; 4]> = SmallVec::with_capacity(n.max(1));
-        for a in args {
-            crate::convert::check_tag(a.type_)?;
-            let mut v = *a;
-            v.pad = 0;
-            match v.type_ {
-                TT_TYPE_ERROR => {
-                    // SAFETY: ERROR payload is NULL or a NUL-terminated string.
-                    let m = unsafe { crate::convert::c_str_or_empty(v.ptr_val()) };
-                    return Err(CapiError::ErrorValue(m.into_owned()));
-                }
-                TT_TYPE_BOOL => v = TTValue::bool(v.int_val() != 0),
-                TT_TYPE_ARRAY if !v.ptr_val::<TTArray>().is_null() => {
-                    return Err(CapiError::InvalidType(TT_TYPE_ARRAY));
-                }
-                TT_TYPE_INSTANCE if v.ptr_val::<TTInstance>().is_null() => v = TTValue::NIL,
-                TT_TYPE_BLOCK if v.ptr_val::<TTBlock>().is_null() => v = TTValue::NIL,
-                TT_TYPE_STRING if v.ptr_val::<c_char>().is_null() => {
-                    v = TTValue::with_ptr(TT_TYPE_STRING, c"".as_ptr())
-                }
-                _ => {}
+        if n <= 4 {
+            let mut buf = [TTValue::NIL; 4];
+            for (slot, a) in buf.iter_mut().zip(args) {
+                *slot = normalize_arg(a)?;
             }
-            buf.push(v);
+            // SAFETY: as in `invoke`; `buf` holds `n` ≤ 4 valid values (NIL-padded) whose
+            // strings belong to the C caller and stay valid for the duration of the call.
+            let ret = unsafe { (self.func)(this, buf.as_mut_ptr(), n as c_int) };
+            // SAFETY: the returned value is moved to us (c-abi.md §7).
+            return unsafe { crate::convert::take_result_tt(ret) };
         }
-        buf.resize(n.max(1), TTValue::NIL);
+        let mut buf: SmallVec<[TTValue; 4]> = SmallVec::with_capacity(n);
+        for a in args {
+            buf.push(normalize_arg(a)?);
+        }
+        buf.resize(n, TTValue::NIL);
         // SAFETY: as in `invoke`; the argument strings belong to the C caller and stay valid
         // for the duration of the call.
         let ret = unsafe { (self.func)(this, buf.as_mut_ptr(), n as c_int) };
         // SAFETY: the returned value is moved to us (c-abi.md §7).
-        unsafe { take_result(ret) }
+        unsafe { crate::convert::take_result_tt(ret) }
     }
+}
+
+/// One argument from a C caller, as a method receives it: tag checked, BOOL 0/1, NULL
+/// handles as NIL, NULL strings as `""`; an ERROR fails the call with its message.
+#[inline(always)]
+fn normalize_arg(a: &TTValue) -> CapiResult<TTValue> {
+    let mut v = *a;
+    v.pad = 0;
+    match v.type_ {
+        TT_TYPE_NIL | TT_TYPE_INT | TT_TYPE_FLOAT => {}
+        TT_TYPE_BOOL => v = TTValue::bool(v.int_val() != 0),
+        TT_TYPE_INSTANCE | TT_TYPE_BLOCK if v.ptr_val::<u8>().is_null() => v = TTValue::NIL,
+        TT_TYPE_INSTANCE | TT_TYPE_BLOCK => {}
+        TT_TYPE_STRING if v.ptr_val::<c_char>().is_null() => {
+            v = TTValue::with_ptr(TT_TYPE_STRING, c"".as_ptr())
+        }
+        TT_TYPE_STRING => {}
+        TT_TYPE_ARRAY if v.ptr_val::<TTArray>().is_null() => {
+            v = TTValue::with_ptr(TT_TYPE_STRING, c"[]".as_ptr())
+        }
+        TT_TYPE_ERROR => {
+            // SAFETY: ERROR payload is NULL or a NUL-terminated string (caller contract).
+            let m = unsafe { crate::convert::c_str_or_empty(v.ptr_val()) };
+            return Err(CapiError::ErrorValue(m.into_owned()));
+        }
+        t => return Err(CapiError::InvalidType(t)),
+    }
+    Ok(v)
 }
 
 /// Data pointers of the closures wrapping C methods → the C method, sorted by key. The table
 /// also holds a reference to each closure, so an address is never reused by another closure.
 static C_METHODS: RwLock<Vec<(usize, CMethod, NativeFn)>> = RwLock::new(Vec::new());
+
+/// Lock-free index over [`C_METHODS`] for the send fast path: open addressing, linear probing,
+/// entries written once (value first, then the key with release ordering) and never removed.
+/// When it is half full, further C methods are found through the locked table only.
+struct FastIndex {
+    keys: [AtomicUsize; FAST_SLOTS],
+    funcs: [AtomicUsize; FAST_SLOTS],
+    nargs: [AtomicI32; FAST_SLOTS],
+}
+
+const FAST_SLOTS: usize = 1 << 13;
+
+static FAST: FastIndex = FastIndex {
+    keys: [const { AtomicUsize::new(0) }; FAST_SLOTS],
+    funcs: [const { AtomicUsize::new(0) }; FAST_SLOTS],
+    nargs: [const { AtomicI32::new(0) }; FAST_SLOTS],
+};
+static FAST_LEN: AtomicUsize = AtomicUsize::new(0);
+
+#[inline(always)]
+fn slot_of(key: usize) -> usize {
+    ((key as u64 >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - 13)) as usize
+}
+
+impl FastIndex {
+    /// Call with the `C_METHODS` write lock held (one writer at a time).
+    fn insert(&self, key: usize, cm: CMethod) {
+        if FAST_LEN.load(Ordering::Relaxed) >= FAST_SLOTS / 2 {
+            return;
+        }
+        let mut i = slot_of(key);
+        loop {
+            let k = self.keys[i].load(Ordering::Relaxed);
+            if k == key {
+                return;
+            }
+            if k == 0 {
+                self.funcs[i].store(cm.func as usize, Ordering::Relaxed);
+                self.nargs[i].store(cm.num_args, Ordering::Relaxed);
+                self.keys[i].store(key, Ordering::Release);
+                FAST_LEN.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            i = (i + 1) & (FAST_SLOTS - 1);
+        }
+    }
+
+    #[inline]
+    fn get(&self, key: usize) -> Option<CMethod> {
+        let mut i = slot_of(key);
+        loop {
+            let k = self.keys[i].load(Ordering::Acquire);
+            if k == key {
+                let f = self.funcs[i].load(Ordering::Relaxed);
+                // SAFETY: `f` was stored from a `CMethod::func` (a non-null function pointer of
+                // this exact type) before the key was published with release ordering.
+                let func = unsafe {
+                    std::mem::transmute::<
+                        usize,
+                        unsafe extern "C" fn(*mut TTInstance, *mut TTValue, c_int) -> TTValue,
+                    >(f)
+                };
+                return Some(CMethod {
+                    func,
+                    num_args: self.nargs[i].load(Ordering::Relaxed),
+                });
+            }
+            if k == 0 {
+                return None;
+            }
+            i = (i + 1) & (FAST_SLOTS - 1);
+        }
+    }
+}
 
 /// The identity of a native method closure (its data pointer).
 #[inline]
@@ -106,8 +206,14 @@ pub fn native_key(f: &NativeFn) -> usize {
 }
 
 /// The C method wrapped by a native closure, if it wraps one.
+#[inline]
 pub fn c_method_of(f: &NativeFn) -> Option<CMethod> {
     let key = native_key(f);
+    FAST.get(key).or_else(|| c_method_slow(key))
+}
+
+#[cold]
+fn c_method_slow(key: usize) -> Option<CMethod> {
     let table = C_METHODS.read();
     table
         .binary_search_by_key(&key, |e| e.0)
@@ -122,6 +228,7 @@ fn wrap(cm: CMethod) -> MethodImpl {
     let mut table = C_METHODS.write();
     let at = table.partition_point(|e| e.0 < key);
     table.insert(at, (key, cm, f.clone()));
+    FAST.insert(key, cm);
     MethodImpl::Native(f)
 }
 

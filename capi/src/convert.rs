@@ -136,6 +136,7 @@ pub unsafe fn instance_ref<'a>(h: *mut TTInstance) -> Option<&'a Instance> {
 }
 
 /// A caller-owned `TTValue` for a runtime value (c-abi.md §10, runtime → C).
+#[inline]
 pub fn to_tt(v: &Value) -> TTValue {
     match v.view() {
         ValueRef::Nil => TTValue::NIL,
@@ -206,14 +207,23 @@ pub fn check_tag(t: TTValueType) -> CapiResult<()> {
 /// # Safety
 /// STRING/ERROR payloads are NULL or NUL-terminated strings; INSTANCE/BLOCK payloads are NULL
 /// or valid handles.
+#[inline]
 pub unsafe fn from_tt(v: &TTValue) -> CapiResult<Value> {
+    match v.type_ {
+        TT_TYPE_NIL => Ok(Value::NIL),
+        TT_TYPE_INT => Ok(Value::int(v.int_val())),
+        TT_TYPE_FLOAT => Ok(Value::float(v.float_val())),
+        TT_TYPE_BOOL => Ok(Value::bool(v.int_val() != 0)),
+        // SAFETY: forwarded contract.
+        _ => unsafe { from_tt_slow(v) },
+    }
+}
+
+#[inline(never)]
+unsafe fn from_tt_slow(v: &TTValue) -> CapiResult<Value> {
     Ok(match v.type_ {
-        TT_TYPE_NIL => Value::NIL,
-        TT_TYPE_INT => Value::int(v.int_val()),
-        TT_TYPE_FLOAT => Value::float(v.float_val()),
         // SAFETY: STRING payload contract.
         TT_TYPE_STRING => Value::string(&unsafe { c_str_or_empty(v.ptr_val()) }),
-        TT_TYPE_BOOL => Value::bool(v.int_val() != 0),
         // SAFETY: INSTANCE payload contract.
         TT_TYPE_INSTANCE => match unsafe { instance_arc(v.ptr_val()) } {
             Some(i) => Value::instance(i),
@@ -240,6 +250,7 @@ pub unsafe fn from_tt(v: &TTValue) -> CapiResult<Value> {
 ///
 /// # Safety
 /// `args` is NULL or points to `n` readable `TTValue`s, each satisfying [`from_tt`]'s contract.
+#[inline]
 pub unsafe fn args_from(args: *const TTValue, n: c_int) -> CapiResult<Args> {
     let mut out = Args::new();
     if args.is_null() || n <= 0 {
@@ -272,6 +283,41 @@ pub unsafe fn take_result(v: TTValue) -> CapiResult<Value> {
         }
         // SAFETY: forwarded contract for the other types.
         _ => unsafe { from_tt(&v) },
+    }
+}
+
+/// Takes ownership of a value returned by a `TTMethodFunc` and hands it on to a C caller
+/// without a round trip through runtime values: the same result as `to_tt(&take_result(v)?)`
+/// (canonical integer strings become INT, invalid UTF-8 is replaced, BOOL is 0/1, an ERROR
+/// fails with its message), but a STRING's buffer is passed through when it can be.
+///
+/// # Safety
+/// As [`take_result`].
+pub unsafe fn take_result_tt(v: TTValue) -> CapiResult<TTValue> {
+    match v.type_ {
+        TT_TYPE_NIL | TT_TYPE_INT | TT_TYPE_FLOAT => Ok(TTValue { pad: 0, ..v }),
+        TT_TYPE_BOOL => Ok(TTValue::bool(v.int_val() != 0)),
+        TT_TYPE_INSTANCE | TT_TYPE_BLOCK if v.ptr_val::<u8>().is_null() => Ok(TTValue::NIL),
+        TT_TYPE_INSTANCE | TT_TYPE_BLOCK => Ok(TTValue { pad: 0, ..v }),
+        TT_TYPE_STRING if !v.ptr_val::<c_char>().is_null() => {
+            let p: *mut c_char = v.ptr_val();
+            // SAFETY: a non-NULL NUL-terminated string, owned by us now.
+            let bytes = unsafe { CStr::from_ptr(p) }.to_bytes();
+            match std::str::from_utf8(bytes) {
+                Ok(s) => match tt_vm::value::parse_canonical_int(s) {
+                    Some(i) => {
+                        // SAFETY: ours, freed once; not used afterwards.
+                        unsafe { libc::free(p.cast()) };
+                        Ok(TTValue::int(i))
+                    }
+                    None => Ok(TTValue::with_ptr(TT_TYPE_STRING, p)),
+                },
+                // SAFETY: forwarded ownership contract.
+                Err(_) => Ok(to_tt(&unsafe { take_result(v) }?)),
+            }
+        }
+        // SAFETY: forwarded ownership contract (NULL strings, ERROR, ARRAY, bad tags).
+        _ => Ok(to_tt(&unsafe { take_result(v) }?)),
     }
 }
 

@@ -20,17 +20,19 @@ use crate::types::*;
 #[inline]
 pub unsafe fn live<'a>(h: *mut TTInstance) -> CapiResult<&'a Instance> {
     // SAFETY: forwarded contract.
-    let inst = unsafe { instance_ref(h) }.ok_or(CapiError::NilInstance)?;
+    let Some(inst) = (unsafe { instance_ref(h) }) else {
+        return Err(CapiError::NilInstance);
+    };
     inst.check_live()?;
     Ok(inst)
 }
 
-/// The last class's ivar list seen on this thread: (class, epoch, names).
-type IvarCacheEntry = (ClassId, u32, Arc<[Arc<str>]>);
+/// A class's full ivar list as of a dispatch epoch.
+type IvarList = (ClassId, u32, Arc<[Arc<str>]>);
 
 thread_local! {
     /// The last class ivar list used on this thread: (class, epoch) → names.
-    static IVARS: RefCell<Option<IvarCacheEntry>> = const { RefCell::new(None) };
+    static IVARS: RefCell<Option<IvarList>> = const { RefCell::new(None) };
 }
 
 /// The full ivar list that indexes address: the class's list, or for an instance of a class
@@ -60,7 +62,22 @@ fn out_of_range(inst: &Instance, index: c_int) -> CapiError {
 
 /// Reads ivar `index` of the class's full list.
 pub fn get_by_index(rt: &Runtime, inst: &Instance, index: c_int) -> CapiResult<Value> {
+    // Fast path: the class's list is this thread's cached one (no reference-count traffic).
+    if let Some(cid) = inst.class_id() {
+        let epoch = rt.dispatch().epoch();
+        let hit = IVARS.with(|c| match &*c.borrow() {
+            Some((c, e, names)) if *c == cid && *e == epoch => Some(read_slot(inst, names, index)),
+            _ => None,
+        });
+        if let Some(r) = hit {
+            return r;
+        }
+    }
     let names = indexed_names(rt, inst)?;
+    read_slot(inst, &names, index)
+}
+
+fn read_slot(inst: &Instance, names: &[Arc<str>], index: c_int) -> CapiResult<Value> {
     let name = usize::try_from(index)
         .ok()
         .and_then(|i| names.get(i))
@@ -130,6 +147,9 @@ pub unsafe extern "C" fn TT_Lookup(instance_id: *mut c_char) -> *mut TTInstance 
         let rt = require_init()?;
         // SAFETY: NULL or NUL-terminated per the contract.
         let id = unsafe { c_str_or_empty(instance_id) };
+        if !tt_vm::object::is_valid_id(&id) {
+            return Err(tt_vm::Error::not_found(format!("instance not found: {id}")).into());
+        }
         let inst = rt.lookup_instance(&id)?;
         Ok(instance_handle(&inst))
     })

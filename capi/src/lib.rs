@@ -44,8 +44,88 @@ pub use types::*;
 /// NULL if no call on this thread has failed yet.
 #[unsafe(no_mangle)]
 pub extern "C" fn TT_GetLastError() -> *mut std::ffi::c_char {
-    match error::last_error() {
+    // Not `guard`: a failure here must not overwrite the error being read.
+    std::panic::catch_unwind(|| match error::last_error() {
         Some(m) => convert::malloc_str(&m),
         None => std::ptr::null_mut(),
+    })
+    .unwrap_or(std::ptr::null_mut())
+}
+
+#[cfg(test)]
+mod signature_tests {
+    //! The Rust definitions of the exports have the C signatures of c-abi.md §3 (checked by
+    //! coercing each function to the function-pointer type the header declares).
+    use std::ffi::{c_char, c_int, c_void};
+
+    use super::*;
+    use crate::blocks::*;
+    use crate::classes::*;
+    use crate::instances::*;
+    use crate::lifecycle::*;
+    use crate::persist::*;
+    use crate::reflect::*;
+    use crate::sends::*;
+    use crate::values::*;
+
+    type S = *mut c_char;
+    type CS = *const c_char;
+    type I = *mut TTInstance;
+    type V = TTValue;
+
+    #[test]
+    fn exports_have_the_spec_signatures() {
+        let _: [usize; 48] = [
+            TT_Init as unsafe extern "C" fn(S, S) -> c_int as usize,
+            TT_Close as unsafe extern "C" fn() as usize,
+            TT_RegisterClass as unsafe extern "C" fn(S, S, *mut S, c_int, *mut TTMethodTable)
+                as usize,
+            TT_New as unsafe extern "C" fn(S) -> S as usize,
+            TT_Lookup as unsafe extern "C" fn(S) -> I as usize,
+            TT_GetIVar as unsafe extern "C" fn(I, S) -> V as usize,
+            TT_SetIVar as unsafe extern "C" fn(I, S, V) as usize,
+            TT_GetIVarByIndex as unsafe extern "C" fn(I, c_int) -> V as usize,
+            TT_SetIVarByIndex as unsafe extern "C" fn(I, c_int, V) as usize,
+            TT_Send as unsafe extern "C" fn(S, S, *mut V, c_int) -> V as usize,
+            TT_SendDirect as unsafe extern "C" fn(I, S, *mut V, c_int) -> V as usize,
+            TT_RegisterBlock as unsafe extern "C" fn(*mut u8, usize, *mut *mut V, c_int) -> S
+                as usize,
+            TT_LookupBlock as unsafe extern "C" fn(S) -> *mut TTBlock as usize,
+            TT_InvokeBlock as unsafe extern "C" fn(S, *mut V, c_int) -> V as usize,
+            TT_InvokeBlockDirect as unsafe extern "C" fn(*mut TTBlock, *mut V, c_int) -> V as usize,
+            TT_Persist as unsafe extern "C" fn(S) -> c_int as usize,
+            TT_Load as unsafe extern "C" fn(S) -> I as usize,
+            TT_BashFallback as unsafe extern "C" fn(S, S, *mut S, c_int) -> S as usize,
+            TT_MakeNil as extern "C" fn() -> V as usize,
+            TT_MakeInt as extern "C" fn(i64) -> V as usize,
+            TT_MakeFloat as extern "C" fn(f64) -> V as usize,
+            TT_MakeString as unsafe extern "C" fn(S) -> V as usize,
+            TT_MakeBool as extern "C" fn(c_int) -> V as usize,
+            TT_ValueAsString as unsafe extern "C" fn(V) -> S as usize,
+            TT_ValueAsInt as unsafe extern "C" fn(V) -> i64 as usize,
+            TT_ValueToJSON as unsafe extern "C" fn(V) -> S as usize,
+            TT_Serialize as unsafe extern "C" fn(I) -> S as usize,
+            TT_Deserialize as unsafe extern "C" fn(S) -> I as usize,
+            TT_GetInstanceID as unsafe extern "C" fn(I) -> S as usize,
+            TT_GetInstanceClass as unsafe extern "C" fn(I) -> S as usize,
+            TT_MakeInstance as extern "C" fn(I) -> V as usize,
+            TT_GetLastError as extern "C" fn() -> S as usize,
+            TT_SetSessionID as unsafe extern "C" fn(S) as usize,
+            TT_GetIvar as unsafe extern "C" fn(I, c_int) -> V as usize,
+            TT_SetIvar as unsafe extern "C" fn(I, c_int, V) as usize,
+            TT_Intern as unsafe extern "C" fn(CS) -> TTSel as usize,
+            TT_SendSel as unsafe extern "C" fn(I, TTSel, *mut V, c_int) -> V as usize,
+            TT_Release as unsafe extern "C" fn(CS) -> c_int as usize,
+            TT_ReleaseValue as unsafe extern "C" fn(V) as usize,
+            TT_Free as unsafe extern "C" fn(*mut c_void) as usize,
+            TT_Classes as extern "C" fn() -> S as usize,
+            TT_Methods as unsafe extern "C" fn(CS, c_int) -> S as usize,
+            TT_IVars as unsafe extern "C" fn(CS) -> S as usize,
+            TT_Superclass as unsafe extern "C" fn(CS) -> S as usize,
+            TT_ClassOf as unsafe extern "C" fn(CS) -> S as usize,
+            TT_RespondsTo as unsafe extern "C" fn(CS, CS) -> c_int as usize,
+            TT_Stats as extern "C" fn() -> S as usize,
+            plugin::tt_private_load_plugin as unsafe extern "C" fn(CS) -> S as usize,
+        ];
     }
 }

@@ -71,6 +71,7 @@ pub fn close() -> CapiResult<()> {
     rt.set_store(None);
     rt.set_class_loader(None);
     rt.set_bash_fallback(None);
+    crate::persist::shutdown_bridge();
     saved
 }
 

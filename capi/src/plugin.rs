@@ -477,3 +477,35 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
+
+#[cfg(test)]
+mod json_plugin_tests {
+    use super::*;
+
+    /// `JsonCounter.so` calls nothing in the runtime, so it loads into any process.
+    #[test]
+    fn a_json_dispatch_plugin_reports_its_symbols_and_answers() {
+        let path = tt_plugin_native::plugin_path("JsonCounter");
+        let r = load_plugin(&path).expect("loads");
+        assert!(r.classes.is_empty());
+        assert!(!r.plugin_init && !r.already_loaded);
+        assert!(r.json_dispatch());
+        assert_eq!(r.class_name.as_deref(), Some("JsonCounter"));
+        assert_eq!(r.dispatch_symbols, ["JsonCounter_Dispatch"]);
+        let again = load_plugin(&path).expect("loads again");
+        assert!(again.already_loaded);
+        assert_eq!(again.classes, r.classes);
+        assert!(loaded_count() >= 1);
+
+        let d = find_json_dispatch("JsonCounter").expect("dispatch symbol");
+        // SAFETY: JsonCounter honours the JSON-dispatch contract.
+        let reply = unsafe { d.call(r#"{"class":"JsonCounter","value":41}"#, "increment", "[]") };
+        let reply: serde_json::Value = serde_json::from_str(&reply.expect("reply")).unwrap();
+        assert_eq!(reply["exit_code"], 0);
+        assert_eq!(reply["result"], "42");
+        assert_eq!(reply["instance"]["value"], 42);
+        // `MyApp::JsonCounter` finds `<Short>_Dispatch`; an unrelated class finds nothing.
+        assert!(find_json_dispatch("MyApp::JsonCounter").is_some());
+        assert!(find_json_dispatch("Other").is_none());
+    }
+}

@@ -132,10 +132,10 @@ pub fn send_value(rt: &Runtime, recv: &Value, sel: Sel, args: &[Value]) -> CapiR
 ///
 /// # Safety
 /// `args` is NULL or points to `n` values following the `TTValue` input rules.
-#[inline]
+#[inline(always)]
 pub unsafe fn send_instance_raw(
     rt: &Runtime,
-    inst: Arc<Instance>,
+    inst: &Arc<Instance>,
     sel: Sel,
     args: *const TTValue,
     n: c_int,
@@ -156,12 +156,11 @@ pub unsafe fn send_instance_raw(
         };
         // SAFETY: argument contract forwarded; the handle stays valid because
         // `inst` holds a strong reference until the call returns.
-        let r = unsafe { cm.invoke_raw(instance_handle(&inst), raw) }?;
-        return Ok(to_tt(&r));
+        return unsafe { cm.invoke_raw(instance_handle(inst), raw) };
     }
     // SAFETY: argument contract forwarded.
     let args = unsafe { args_from(args, n) }?;
-    let recv = Value::instance(inst);
+    let recv = Value::instance(inst.clone());
     Ok(to_tt(&send_value(rt, &recv, sel, &args)?))
 }
 
@@ -179,10 +178,14 @@ pub unsafe extern "C" fn TT_SendSel(
     guard(|| {
         let rt = require_init()?;
         let sel = check_sel(sel)?;
+        // A strong reference keeps the receiver alive while its method runs, even if another
+        // thread releases it meanwhile (c-abi.md §3.3 `TT_Release`).
         // SAFETY: NULL or a valid handle per the contract.
-        let inst = unsafe { instance_arc(receiver) }.ok_or(CapiError::NilInstance)?;
+        let Some(inst) = (unsafe { instance_arc(receiver) }) else {
+            return Err(CapiError::NilInstance);
+        };
         // SAFETY: argument contract forwarded.
-        unsafe { send_instance_raw(rt, inst, sel, args, num_args) }
+        unsafe { send_instance_raw(rt, &inst, sel, args, num_args) }
     })
 }
 
@@ -201,21 +204,23 @@ pub unsafe extern "C" fn TT_SendDirect(
     guard(|| {
         let rt = require_init()?;
         // SAFETY: NULL or a valid handle per the contract.
-        let inst = unsafe { instance_arc(inst) }.ok_or(CapiError::NilInstance)?;
+        let Some(inst) = (unsafe { instance_arc(inst) }) else {
+            return Err(CapiError::NilInstance);
+        };
         // SAFETY: NULL or NUL-terminated per the contract.
         let sel = unsafe { sel_from_ptr(selector) }?;
         // SAFETY: argument contract forwarded.
-        unsafe { send_instance_raw(rt, inst, sel, args, num_args) }
+        unsafe { send_instance_raw(rt, &inst, sel, args, num_args) }
     })
 }
 
 const RECV_WAYS: usize = 2;
 
-/// One cached receiver: its id text and instance.
-type RecvEntry = (CString, Arc<Instance>);
+/// A receiver id (as given) and the resident instance it named.
+type RecvEntry = Option<(CString, Arc<Instance>)>;
 
 thread_local! {
-    static RECEIVERS: RefCell<[Option<RecvEntry>; RECV_WAYS]> =
+    static RECEIVERS: RefCell<[RecvEntry; RECV_WAYS]> =
         const { RefCell::new([const { None }; RECV_WAYS]) };
 }
 
@@ -261,12 +266,13 @@ pub unsafe extern "C" fn TT_Send(
             unsafe { CStr::from_ptr(receiver) }
         };
         let b = id.to_bytes();
-        let plain_id = !b.starts_with(BLOCK_ID_PREFIX.as_bytes())
-            && !b.first().is_some_and(u8::is_ascii_uppercase)
-            && !b.windows(2).any(|w| w == b"::");
+        let special = b.starts_with(BLOCK_ID_PREFIX.as_bytes())
+            || b.first().is_some_and(u8::is_ascii_uppercase)
+            || (b.contains(&b':') && b.windows(2).any(|w| w == b"::"));
+        let plain_id = !special;
         if plain_id && let Some(inst) = resident(rt, id) {
             // SAFETY: argument contract forwarded.
-            return unsafe { send_instance_raw(rt, inst, sel, args, num_args) };
+            return unsafe { send_instance_raw(rt, &inst, sel, args, num_args) };
         }
         // SAFETY: argument contract forwarded.
         let argv = unsafe { args_from(args, num_args) }?;

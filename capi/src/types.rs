@@ -126,6 +126,13 @@ impl TTValue {
         }
     }
 
+    /// A STRING pointing at a string the caller keeps alive (for passing values *into* the
+    /// library, which copies what it keeps; never return such a value from a method).
+    #[inline]
+    pub fn borrowed_str(p: *const c_char) -> TTValue {
+        TTValue::with_ptr(TT_TYPE_STRING, p)
+    }
+
     /// An INSTANCE wrapping a handle.
     #[inline]
     pub fn instance(h: *mut TTInstance) -> TTValue {

@@ -39,9 +39,11 @@ pub extern "C" fn TT_MakeBool(b: c_int) -> TTValue {
 /// `s` is NULL or a NUL-terminated string.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn TT_MakeString(s: *mut c_char) -> TTValue {
-    // SAFETY: NULL or NUL-terminated per the contract.
-    let text = unsafe { c_str_or_empty(s) };
-    TTValue::with_ptr(TT_TYPE_STRING, malloc_str(&text))
+    guard(|| {
+        // SAFETY: NULL or NUL-terminated per the contract.
+        let text = unsafe { c_str_or_empty(s) };
+        Ok(TTValue::with_ptr(TT_TYPE_STRING, malloc_str(&text)))
+    })
 }
 
 /// `char* TT_ValueAsString(TTValue val)`: fresh text (caller frees); NULL for an unknown tag.

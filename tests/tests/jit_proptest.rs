@@ -102,7 +102,7 @@ fn leaf() -> impl Strategy<Value = E> {
         ])
         .prop_map(E::Op0),
         prop::sample::select(TEXTS).prop_map(E::Text),
-        (0..2u8).prop_map(E::Param),
+        (0..3u8).prop_map(E::Param),
         (0..3u8).prop_map(E::Local),
         (0..2u8).prop_map(E::Capture),
     ]
@@ -290,7 +290,7 @@ impl Emitter {
     }
 
     fn prog(p: &Prog) -> Vec<u8> {
-        let mut a = Asm::new(2, 4);
+        let mut a = Asm::new(3, 4);
         a.capture("a", CaptureSource::Local)
             .capture("b", CaptureSource::Local);
         let mut e = Emitter {
@@ -333,16 +333,23 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
-    fn interpreter_and_jit_agree(p in prog(), args in prop::collection::vec(value(), 0..3),
+    fn interpreter_and_jit_agree(p in prog(), args in prop::collection::vec(value(), 2),
                                  caps in prop::collection::vec(value(), 2)) {
         let bytes = Emitter::prog(&p);
         TIERS.with(|t| {
-            let caps: Vec<Option<Value>> = caps.into_iter().map(Some).collect();
+            // A shared JSON value as the last argument and in the second capture cell (loads
+            // of captures are owned copies): its reference count must move the same way in
+            // both tiers.
+            let json = Value::json(serde_json::json!([1, "two"]));
+            let node = json.json_node().expect("JSON node");
+            let mut caps: Vec<Option<Value>> = caps.into_iter().map(Some).collect();
+            caps[1] = Some(json.clone());
             let blocks = t.register(&bytes, &caps);
-            let args: Vec<Arg> = args.into_iter().map(Arg::V).collect();
+            let mut args: Vec<Arg> = args.into_iter().map(Arg::V).collect();
+            args.push(Arg::V(json));
             // Twice: captures persist across invocations of one block.
-            t.invoke(&blocks, &args);
-            t.invoke(&blocks, &args);
+            t.invoke_counting(&blocks, &args, &node);
+            t.invoke_counting(&blocks, &args, &node);
         });
     }
 }

@@ -451,6 +451,33 @@ impl Tiers {
         i
     }
 
+    /// Like [`Tiers::invoke`], and also checks that both tiers leave the same number of strong
+    /// references to `node` behind (zero unless the chunk stored it somewhere, e.g. a capture
+    /// cell): compiled code must count references exactly like the interpreter.
+    pub fn invoke_counting(
+        &self,
+        blocks: &(Arc<Block>, Arc<Block>),
+        args: &[Arg],
+        node: &Arc<serde_json::Value>,
+    ) -> String {
+        let ai: Vec<Value> = args.iter().map(|a| a.build(&self.interp)).collect();
+        let aj: Vec<Value> = args.iter().map(|a| a.build(&self.jit)).collect();
+        let count = || Arc::strong_count(node) as i64;
+        let c0 = count();
+        let i = outcome(self.interp.invoke_block(&blocks.0, &ai));
+        let c1 = count();
+        let j = outcome(self.jit.invoke_block(&blocks.1, &aj));
+        let c2 = count();
+        assert_eq!(i, j, "interpreter vs JIT differ for args {args:?}");
+        assert_eq!(
+            c1 - c0,
+            c2 - c1,
+            "reference counts differ (interpreter vs JIT)"
+        );
+        assert!(blocks.1.code().compiled().is_some(), "unit not compiled");
+        i
+    }
+
     /// Registers and invokes once.
     pub fn run(&self, bytes: &[u8], caps: &[Option<Value>], args: &[Arg]) -> String {
         let b = self.register(bytes, caps);

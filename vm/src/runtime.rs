@@ -618,7 +618,7 @@ impl Runtime {
     /// Invokes a block as an entry activation.
     pub fn invoke_block(&self, b: &Arc<Block>, args: &[Value]) -> Result<Value> {
         let mut run = Run::new(self);
-        Run::finish(run.invoke_block(b, args.iter().cloned().collect(), None))
+        Run::finish(run.invoke_block(b, args, None))
     }
 
     /// Invokes a block by id (`TT_InvokeBlock`).

@@ -301,3 +301,32 @@ fn cache_statistics_count_states_hits_and_misses() {
     );
     assert_eq!(calls.load(Ordering::Relaxed), 15);
 }
+
+/// Regression: activations of runs nested through native code count towards the depth limit
+/// (each run keeps its depth locally and publishes it before calling native code). Unbounded
+/// recursion block → native method → block must end in the depth-limit error.
+#[test]
+fn depth_limit_counts_activations_across_native_reentry() {
+    let rt = Runtime::new();
+    rt.set_depth_limit(200);
+    class(&rt, "Rec", None, &[]);
+    let again = send_block(&rt, "down");
+    rt.add_method(
+        "Rec",
+        Side::Instance,
+        "down",
+        MethodImpl::native(move |rt, recv, _| rt.invoke_block(&again, std::slice::from_ref(recv))),
+    )
+    .unwrap();
+    let r = Value::instance(rt.new_instance("Rec").unwrap());
+    let err = rt.send(&r, "down", &[]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "block invocation depth limit (200) exceeded"
+    );
+    // The thread's count is back to zero: a shallow call still works.
+    let shallow = send_block(&rt, "noSuchThing");
+    assert!(rt.invoke_block(&shallow, &[r]).is_err());
+    let ok = rt.send(&Value::string("Rec"), "new", &[]);
+    assert!(ok.is_ok());
+}

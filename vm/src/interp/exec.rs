@@ -49,56 +49,119 @@ pub(crate) type Flow<T = Value> = std::result::Result<T, Unwind>;
 /// Hands each thread a distinct id range (ids are `thread << 40 | counter`).
 static NEXT_THREAD: AtomicU64 = AtomicU64::new(1);
 
-/// Register file and live-frame list of a run, recycled across runs on a thread.
-#[derive(Default)]
-struct RunState {
-    regs: Vec<Value>,
-    frames: Vec<u64>,
+/// Runs nested deeper than this on one thread (through native code) do not recycle buffers.
+const POOL_LEVELS: usize = 4;
+
+/// Interval (in activations) at which `activate` checks the remaining native stack: the red
+/// zone below covers this many nested activations of any kind.
+const STACK_CHECK_EVERY: usize = 8;
+
+/// What a thread keeps between runs. One thread-local, touched twice per run (start and
+/// end) and never per activation: in a shared library every thread-local access is a call to
+/// `__tls_get_addr`.
+struct ThreadState {
+    /// Activation depth of this thread at run boundaries and calls out to native code (a run
+    /// keeps its current depth in [`Run::depth`] and publishes it before calling out).
+    depth: StdCell<usize>,
+    /// Last run id handed out on this thread (0 = none yet).
+    ids: StdCell<u64>,
+    /// Runs alive on this thread (runs nest strictly: a run ends before the one it is in).
+    level: StdCell<usize>,
+    /// Recycled register files, one per nesting level, so entry invocations do not allocate.
+    pool: [StdCell<Vec<Value>>; POOL_LEVELS],
 }
 
 thread_local! {
-    /// Activations on this thread, across runs nested through native code.
-    static DEPTH: StdCell<usize> = const { StdCell::new(0) };
-    /// Last run/frame id handed out on this thread (0 = none yet).
-    static IDS: StdCell<u64> = const { StdCell::new(0) };
-    /// Recycled run states, so entry invocations do not allocate.
-    static POOL: std::cell::RefCell<Vec<RunState>> = const { std::cell::RefCell::new(Vec::new()) };
+    static THREAD: ThreadState = const {
+        ThreadState {
+            depth: StdCell::new(0),
+            ids: StdCell::new(0),
+            level: StdCell::new(0),
+            pool: [const { StdCell::new(Vec::new()) }; POOL_LEVELS],
+        }
+    };
 }
 
-/// A process-unique run or frame id without a shared atomic on the hot path.
-#[inline]
-fn next_id() -> u64 {
-    IDS.with(|c| {
-        let mut v = c.get();
+impl ThreadState {
+    /// A process-unique run id without a shared atomic on the hot path.
+    #[inline]
+    fn next_run_id(&self) -> u64 {
+        let mut v = self.ids.get();
         if v == 0 {
             v = NEXT_THREAD.fetch_add(1, Ordering::Relaxed) << 40;
         }
         v += 1;
-        c.set(v);
+        self.ids.set(v);
         v
-    })
+    }
+}
+
+/// Where an activation's arguments come from: owned values popped off the operand stack, or
+/// a caller's slice (cloned straight into the register file, no intermediate vector).
+pub(crate) trait ArgSource {
+    /// Appends exactly `n` parameter values to `regs` (missing ones are nil, extra ones are
+    /// dropped).
+    fn load_params(self, regs: &mut Vec<Value>, n: usize);
+}
+
+impl ArgSource for Args {
+    #[inline]
+    fn load_params(self, regs: &mut Vec<Value>, n: usize) {
+        let mut it = self.into_iter();
+        regs.extend((0..n).map(|_| it.next().unwrap_or(Value::NIL)));
+    }
+}
+
+impl ArgSource for &[Value] {
+    #[inline]
+    fn load_params(self, regs: &mut Vec<Value>, n: usize) {
+        let k = self.len().min(n);
+        regs.extend_from_slice(&self[..k]);
+        if k < n {
+            regs.resize(regs.len() + (n - k), Value::NIL);
+        }
+    }
 }
 
 /// One run: an entry activation and everything nested in it on this thread.
 pub(crate) struct Run<'rt> {
     pub(crate) rt: &'rt Runtime,
+    /// Process-unique id of the run ([`Home::run`]).
     pub(crate) id: u64,
+    /// The register file: every activation's window, innermost last.
     pub(crate) regs: Vec<Value>,
-    pub(crate) frames: Vec<u64>,
+    /// Live activations that may be the home of a non-local return (their own home, and their
+    /// unit makes blocks), innermost last.
+    pub(crate) homes: SmallVec<[u64; 4]>,
+    /// The entry activation's frame id (0 before it starts): where a non-local return whose
+    /// home is gone ends up (ttbc.md §11).
+    pub(crate) entry: u64,
+    /// Last frame id handed out in this run (frame ids are unique within a run; a [`Home`]
+    /// names its run too).
+    frames: u64,
+    /// The thread's activation depth now (runs nested through native code continue from it).
+    depth: usize,
+    /// The thread's activation depth when the run started, restored when it ends (also
+    /// when a panic unwinds through it, so the count never drifts).
+    depth0: usize,
+    level: usize,
 }
 
 impl Drop for Run<'_> {
+    #[inline]
     fn drop(&mut self) {
-        let mut st = RunState {
-            regs: std::mem::take(&mut self.regs),
-            frames: std::mem::take(&mut self.frames),
-        };
-        st.regs.clear();
-        st.frames.clear();
-        POOL.with(|p| {
-            let mut p = p.borrow_mut();
-            if p.len() < 8 {
-                p.push(st);
+        let level = self.level;
+        let depth0 = self.depth0;
+        let mut regs = std::mem::take(&mut self.regs);
+        regs.clear();
+        THREAD.with(|t| {
+            t.level.set(level);
+            t.depth.set(depth0);
+            if level < POOL_LEVELS {
+                // The slot is empty: this run took its buffer and runs nest strictly.
+                let empty = t.pool[level].replace(regs);
+                debug_assert_eq!(empty.capacity(), 0);
+                std::mem::forget(empty);
             }
         });
     }
@@ -118,14 +181,37 @@ pub(crate) struct Frame<'a> {
 
 impl<'rt> Run<'rt> {
     /// Starts a new run on this thread.
+    #[inline]
     pub(crate) fn new(rt: &'rt Runtime) -> Run<'rt> {
-        let st = POOL.with(|p| p.borrow_mut().pop()).unwrap_or_default();
-        Run {
-            rt,
-            id: next_id(),
-            regs: st.regs,
-            frames: st.frames,
-        }
+        THREAD.with(|t| {
+            let level = t.level.get();
+            t.level.set(level + 1);
+            let depth = t.depth.get();
+            Run {
+                rt,
+                id: t.next_run_id(),
+                regs: if level < POOL_LEVELS {
+                    t.pool[level].take()
+                } else {
+                    Vec::new()
+                },
+                homes: SmallVec::new(),
+                entry: 0,
+                frames: 0,
+                depth,
+                depth0: depth,
+                level,
+            }
+        })
+    }
+
+    /// Publishes the run's activation depth to the thread before calling out to code that may
+    /// start a nested run (native methods, class loaders, the Bash bridge), so the depth limit
+    /// counts activations across runs.
+    #[inline]
+    pub(crate) fn publish_depth(&self) {
+        let depth = self.depth;
+        THREAD.with(|t| t.depth.set(depth));
     }
 
     /// Finishes an entry activation: a non-local return that reached the entry returns there.
@@ -137,65 +223,71 @@ impl<'rt> Run<'rt> {
     }
 
     /// Invokes a block (entry or nested) with `args`.
+    #[inline]
     pub(crate) fn invoke_block(
         &mut self,
         b: &Arc<Block>,
-        args: Args,
+        args: impl ArgSource,
         caller_self: Option<&Value>,
     ) -> Flow {
-        let this = b.bound_self.as_ref().or(caller_self).cloned();
-        self.activate(&b.code, args, Some(b), this, b.home)
+        match b.bound_self.as_ref().or(caller_self) {
+            Some(this) => {
+                let this = this.clone();
+                self.activate(&b.code, args, Some(b), Some(&this), b.home)
+            }
+            None => self.activate(&b.code, args, Some(b), None, b.home),
+        }
     }
 
     /// Runs a bytecode method with `receiver` as self (the activation is its own home).
-    pub(crate) fn invoke_method(&mut self, unit: &CodeUnit, receiver: &Value, args: Args) -> Flow {
-        self.activate(unit, args, None, Some(receiver.clone()), None)
+    pub(crate) fn invoke_method(
+        &mut self,
+        unit: &CodeUnit,
+        receiver: &Value,
+        args: impl ArgSource,
+    ) -> Flow {
+        self.activate(unit, args, None, Some(receiver), None)
     }
 
+    /// One activation: depth check, register window, tier-up counting, then the unit's
+    /// compiled code or the interpreter loop. `this` is borrowed: callers keep it alive.
+    #[inline]
     fn activate(
         &mut self,
         unit: &CodeUnit,
-        args: Args,
+        args: impl ArgSource,
         block: Option<&Block>,
-        this: Option<Value>,
+        this: Option<&Value>,
         home: Option<Home>,
     ) -> Flow {
-        let limit = self.rt.depth_limit();
-        let depth = DEPTH.with(|d| {
-            let n = d.get() + 1;
-            d.set(n);
-            n
-        });
-        struct DepthGuard;
-        impl Drop for DepthGuard {
-            fn drop(&mut self) {
-                DEPTH.with(|d| d.set(d.get() - 1));
-            }
+        let depth = self.depth + 1;
+        if depth > self.rt.depth_limit() {
+            return Err(self.depth_error());
         }
-        let _guard = DepthGuard;
-        if depth > limit {
-            return Err(
-                Error::runtime(format!("block invocation depth limit ({limit}) exceeded")).into(),
-            );
+        self.depth = depth;
+        self.frames += 1;
+        let uid = self.frames;
+        if self.entry == 0 {
+            self.entry = uid;
         }
-        let uid = next_id();
+        let is_home = home.is_none() && unit.makes_blocks;
         let home = home.unwrap_or(Home {
             run: self.id,
             frame: uid,
         });
-        self.frames.push(uid);
+        if is_home {
+            self.homes.push(uid);
+        }
         let base = self.regs.len();
         let np = unit.param_count;
-        let mut args = args.into_iter();
-        for _ in 0..np {
-            self.regs.push(args.next().unwrap_or(Value::NIL));
+        args.load_params(&mut self.regs, np);
+        if unit.local_count > 0 {
+            self.regs.resize(base + np + unit.local_count, Value::NIL);
         }
-        drop(args);
-        self.regs.resize(base + np + unit.local_count, Value::NIL);
         let frame = Frame {
             unit,
             block,
-            this: this.as_ref(),
+            this,
             home,
             uid,
             base,
@@ -203,16 +295,44 @@ impl<'rt> Run<'rt> {
         if unit.compiled().is_none() {
             self.rt.maybe_tier_up(unit);
         }
-        let result = stacker::maybe_grow(256 * 1024, 4 * 1024 * 1024, || match unit.compiled() {
-            Some(c) => self.exec_compiled(&frame, c),
-            None => self.exec(&frame),
-        });
+        let result = if depth.is_multiple_of(STACK_CHECK_EVERY) {
+            stacker::maybe_grow(256 * 1024, 4 * 1024 * 1024, || self.run_frame(&frame))
+        } else {
+            self.run_frame(&frame)
+        };
+        self.depth = depth - 1;
         self.regs.truncate(base);
-        self.frames.pop();
+        if is_home {
+            self.homes.pop();
+        }
         match result {
             Err(Unwind::NonLocal { frame, value }) if frame == uid => Ok(value),
             other => other,
         }
+    }
+
+    #[inline]
+    fn run_frame(&mut self, frame: &Frame<'_>) -> Flow {
+        match frame.unit.compiled() {
+            Some(c) => self.exec_compiled(frame, c),
+            None => self.exec(frame),
+        }
+    }
+
+    /// Where a non-local return from frame `uid` with home `h` goes: the home if it is live
+    /// in this run, else the entry activation (ttbc.md §11).
+    pub(crate) fn return_target(&self, h: Home, uid: u64) -> u64 {
+        if h.run == self.id && (h.frame == uid || self.homes.contains(&h.frame)) {
+            h.frame
+        } else {
+            self.entry
+        }
+    }
+
+    #[cold]
+    fn depth_error(&self) -> Unwind {
+        let limit = self.rt.depth_limit();
+        Error::runtime(format!("block invocation depth limit ({limit}) exceeded")).into()
     }
 
     #[inline(always)]
@@ -251,7 +371,7 @@ impl<'rt> Run<'rt> {
                     target,
                 } => {
                     if self.cmp_opnds(f, op, a, b) == jump_if {
-                        backedges += ((target as usize) < pc) as u32;
+                        backedges = backedges.saturating_add(((target as usize) < pc) as u32);
                         pc = target as usize;
                     }
                 }
@@ -264,6 +384,81 @@ impl<'rt> Run<'rt> {
                     self.regs.push(v);
                 }
                 X::Ret(o) => break Ok(self.opnd_value(f, o)),
+                X::AddRR { a, b, dst } => {
+                    let v = self.arith_regs(f.base, ops::Arith::Add, a, b);
+                    self.regs[f.base + dst as usize] = v;
+                }
+                X::AddRI { a, imm, dst } => {
+                    let x = &self.regs[f.base + a as usize];
+                    let v = match x.as_small_int() {
+                        Some(i) => Value::int(i + imm as i64),
+                        None => ops::arith(ops::Arith::Add, x, &Value::int(imm as i64)),
+                    };
+                    self.regs[f.base + dst as usize] = v;
+                }
+                X::SubRI { a, imm, dst } => {
+                    let x = &self.regs[f.base + a as usize];
+                    let v = match x.as_small_int() {
+                        Some(i) => Value::int(i - imm as i64),
+                        None => ops::arith(ops::Arith::Sub, x, &Value::int(imm as i64)),
+                    };
+                    self.regs[f.base + dst as usize] = v;
+                }
+                X::LtRRJump {
+                    a,
+                    b,
+                    jump_if,
+                    target,
+                } => {
+                    if self.cmp_regs(f.base, ops::Cmp::Lt, a, b) == jump_if {
+                        backedges = backedges.saturating_add(((target as usize) < pc) as u32);
+                        pc = target as usize;
+                    }
+                }
+                X::LeRRJump {
+                    a,
+                    b,
+                    jump_if,
+                    target,
+                } => {
+                    if self.cmp_regs(f.base, ops::Cmp::Le, a, b) == jump_if {
+                        backedges = backedges.saturating_add(((target as usize) < pc) as u32);
+                        pc = target as usize;
+                    }
+                }
+                X::IncJump {
+                    r,
+                    imm,
+                    limit,
+                    inclusive,
+                    target,
+                } => {
+                    let i = f.base + r as usize;
+                    let x = &self.regs[i];
+                    let y = &self.regs[f.base + limit as usize];
+                    let again = match Value::small_int_pair(x, y) {
+                        Some((x, y)) => {
+                            let x = x + imm as i64;
+                            self.regs[i] = Value::int(x);
+                            if inclusive { x <= y } else { x < y }
+                        }
+                        None => {
+                            let v = ops::arith(ops::Arith::Add, x, &Value::int(imm as i64));
+                            self.regs[i] = v;
+                            let op = if inclusive {
+                                ops::Cmp::Le
+                            } else {
+                                ops::Cmp::Lt
+                            };
+                            self.cmp_regs(f.base, op, r, limit)
+                        }
+                    };
+                    if again {
+                        backedges = backedges.saturating_add(((target as usize) < pc) as u32);
+                        pc = target as usize;
+                    }
+                }
+                X::ArithRet { op, a, b } => break Ok(self.arith_opnds(f, op, a, b)),
                 X::Nop => {}
                 X::Pop => drop(self.pop()),
                 X::Dup => {
@@ -364,31 +559,31 @@ impl<'rt> Run<'rt> {
                 }
                 X::Jump(t) => {
                     if (t as usize) < pc {
-                        backedges += 1;
+                        backedges = backedges.saturating_add(1);
                     }
                     pc = t as usize;
                 }
                 X::JumpTrue(t) => {
                     if truthy(&self.pop()) {
-                        backedges += ((t as usize) < pc) as u32;
+                        backedges = backedges.saturating_add(((t as usize) < pc) as u32);
                         pc = t as usize;
                     }
                 }
                 X::JumpFalse(t) => {
                     if !truthy(&self.pop()) {
-                        backedges += ((t as usize) < pc) as u32;
+                        backedges = backedges.saturating_add(((t as usize) < pc) as u32);
                         pc = t as usize;
                     }
                 }
                 X::JumpNil(t) => {
                     if ops::text_is_empty(&self.pop()) {
-                        backedges += ((t as usize) < pc) as u32;
+                        backedges = backedges.saturating_add(((t as usize) < pc) as u32);
                         pc = t as usize;
                     }
                 }
                 X::JumpNotNil(t) => {
                     if !ops::text_is_empty(&self.pop()) {
-                        backedges += ((t as usize) < pc) as u32;
+                        backedges = backedges.saturating_add(((t as usize) < pc) as u32);
                         pc = t as usize;
                     }
                 }
@@ -456,11 +651,7 @@ impl<'rt> Run<'rt> {
                 X::NonLocalRet => {
                     let value = self.pop();
                     let h = f.home;
-                    let frame = if h.run == self.id && self.frames.contains(&h.frame) {
-                        h.frame
-                    } else {
-                        self.frames[0]
-                    };
+                    let frame = self.return_target(h, f.uid);
                     if frame == f.uid {
                         break Ok(value);
                     }
@@ -489,6 +680,33 @@ impl<'rt> Run<'rt> {
             Opnd::Reg(r) => self.regs[f.base + r as usize].clone(),
             Opnd::Imm(i) => Value::int(i as i64),
             Opnd::K(k) => f.unit.consts[k as usize].clone(),
+        }
+    }
+
+    /// `regs[a] op regs[b]` with the integer fast path on one combined tag test.
+    #[inline(always)]
+    fn arith_regs(&self, base: usize, op: ops::Arith, a: u16, b: u16) -> Value {
+        let x = &self.regs[base + a as usize];
+        let y = &self.regs[base + b as usize];
+        match Value::small_int_pair(x, y) {
+            Some((x, y)) => ops::int_arith(op, x, y),
+            None => ops::arith(op, x, y),
+        }
+    }
+
+    /// `regs[a] op regs[b]` with the integer fast path on one combined tag test.
+    #[inline(always)]
+    fn cmp_regs(&self, base: usize, op: ops::Cmp, a: u16, b: u16) -> bool {
+        let x = &self.regs[base + a as usize];
+        let y = &self.regs[base + b as usize];
+        match Value::small_int_pair(x, y) {
+            Some((x, y)) => match op {
+                ops::Cmp::Lt => x < y,
+                ops::Cmp::Le => x <= y,
+                ops::Cmp::Gt => x > y,
+                ops::Cmp::Ge => x >= y,
+            },
+            None => ops::compare(op, x, y),
         }
     }
 
@@ -603,6 +821,9 @@ impl<'rt> Run<'rt> {
             }
             ValueRef::Block(_) => self.block_message(recv, site, args, caller_self),
             _ => {
+                // Ids may load from the store, names may run a class loader, both may reach
+                // the Bash bridge.
+                self.publish_depth();
                 let text = recv.text();
                 if let Some(b) = text
                     .starts_with(BLOCK_ID_PREFIX)
@@ -639,6 +860,7 @@ impl<'rt> Run<'rt> {
             "value" | "valueWith_" | "valueWith_and_" => self.invoke_block(&b, args, caller_self),
             "numArgs" => Ok(Value::int(b.param_count() as i64)),
             _ => {
+                self.publish_depth();
                 let id = b.id_text();
                 match self.rt.bash_fallback(&id, site.selector(), &args) {
                     Some(r) => r.map_err(Unwind::from),
@@ -656,6 +878,7 @@ impl<'rt> Run<'rt> {
         site: &SendCache<MethodImpl>,
         args: Args,
     ) -> Flow {
+        self.publish_depth();
         let Some(cid) = self.rt.resolve_class(name) else {
             return match self.rt.bash_fallback(name, site.selector(), &args) {
                 Some(r) => r.map_err(Unwind::from),
@@ -696,6 +919,7 @@ impl<'rt> Run<'rt> {
         let (cid, side, class) = match recv.as_instance() {
             Some(inst) => (inst.class_id(), Side::Instance, inst.class_name().clone()),
             None => {
+                self.publish_depth();
                 let name = recv.text();
                 (self.rt.resolve_class(&name), Side::Class, Arc::from(&*name))
             }
@@ -730,6 +954,7 @@ impl<'rt> Run<'rt> {
         args: Args,
         side: Side,
     ) -> Flow {
+        self.publish_depth();
         let text = recv.text();
         match self.rt.bash_fallback(&text, site.selector(), &args) {
             Some(r) => r.map_err(Unwind::from),
@@ -747,7 +972,10 @@ impl<'rt> Run<'rt> {
     /// Calls a found method with `recv` as self.
     pub(crate) fn call_method(&mut self, m: &Method<MethodImpl>, recv: &Value, args: Args) -> Flow {
         match &m.imp {
-            MethodImpl::Native(f) => Ok(f(self.rt, recv, &args)?),
+            MethodImpl::Native(f) => {
+                self.publish_depth();
+                Ok(f(self.rt, recv, &args)?)
+            }
             MethodImpl::Bytecode(unit) => {
                 let unit = Arc::clone(unit);
                 self.invoke_method(&unit, recv, args)

@@ -121,6 +121,9 @@ pub struct CodeUnit {
     pub local_count: usize,
     /// Maximum operand-stack depth.
     pub max_stack: usize,
+    /// Whether the unit makes blocks (MAKE_BLOCK): only then can one of its activations be
+    /// the home of a non-local return from another activation.
+    pub makes_blocks: bool,
     /// Invocation + back-edge counter driving tier-up.
     pub heat: AtomicU32,
     /// Compiled code, once the tier compiled this unit.
@@ -288,11 +291,13 @@ impl CodeUnit {
             .map(|n| n.as_ref().map(|v| CodeUnit::decode(v.clone())))
             .collect();
         let code = fused::fuse(&ins, chunk.params.len(), &consts);
+        let makes_blocks = ins.iter().any(|i| matches!(i, Ins::MakeBlock { .. }));
         Arc::new(CodeUnit {
             code,
             param_count: chunk.params.len(),
             local_count: chunk.local_count as usize,
             max_stack: verified.max_stack,
+            makes_blocks,
             ins: ins.into(),
             offsets: offsets.into(),
             consts: consts.into(),

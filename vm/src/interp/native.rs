@@ -199,11 +199,7 @@ impl Run<'_> {
             Ins::NonLocalRet => {
                 let value = vals.pop().unwrap_or(Value::NIL);
                 let h = f.home;
-                let frame = if h.run == self.id && self.frames.contains(&h.frame) {
-                    h.frame
-                } else {
-                    self.frames[0]
-                };
+                let frame = self.return_target(h, f.uid);
                 if frame == f.uid {
                     return Ok(value);
                 }

@@ -417,20 +417,42 @@ impl Clone for Value {
 impl Drop for Value {
     #[inline(always)]
     fn drop(&mut self) {
+        if self.tag() >= TAG_BIGINT {
+            self.release_heap();
+        }
+    }
+}
+
+impl Value {
+    /// Releases the heap payload's count (out of line, so that dropping an immediate stays a
+    /// compare in the interpreter loop).
+    #[inline(never)]
+    fn release_heap(&mut self) {
         let tag = self.tag();
-        if tag >= TAG_BIGINT {
-            let p = self.0 & PAYLOAD_MASK;
-            // SAFETY: invariant 1: this value owns exactly one strong count of the `Arc<T>`
-            // behind `p`; dropping the value releases it exactly once.
-            unsafe {
-                match tag {
-                    TAG_BIGINT => drop(Arc::from_raw(p as *const i64)),
-                    TAG_STR => drop(Arc::from_raw(p as *const StrObj)),
-                    TAG_JSON => drop(Arc::from_raw(p as *const serde_json::Value)),
-                    TAG_INSTANCE => drop(Arc::from_raw(p as *const Instance)),
-                    _ => drop(Arc::from_raw(p as *const Block)),
-                }
+        let p = self.0 & PAYLOAD_MASK;
+        // SAFETY: invariant 1: this value owns exactly one strong count of the `Arc<T>`
+        // behind `p` (the caller checked the tag is a heap tag); dropping the value releases
+        // it exactly once, and the value is not used again (it is being dropped).
+        unsafe {
+            match tag {
+                TAG_BIGINT => drop(Arc::from_raw(p as *const i64)),
+                TAG_STR => drop(Arc::from_raw(p as *const StrObj)),
+                TAG_JSON => drop(Arc::from_raw(p as *const serde_json::Value)),
+                TAG_INSTANCE => drop(Arc::from_raw(p as *const Instance)),
+                _ => drop(Arc::from_raw(p as *const Block)),
             }
+        }
+    }
+
+    /// Both payloads when `a` and `b` are inline integers: one combined tag test, for the
+    /// interpreter's integer fast paths.
+    #[inline(always)]
+    pub fn small_int_pair(a: &Value, b: &Value) -> Option<(i64, i64)> {
+        const INT_BITS: u64 = TAG_INT << TAG_SHIFT;
+        if ((a.0 ^ INT_BITS) | (b.0 ^ INT_BITS)) >> TAG_SHIFT == 0 {
+            Some((((a.0 << 16) as i64) >> 16, ((b.0 << 16) as i64) >> 16))
+        } else {
+            None
         }
     }
 }
@@ -448,6 +470,23 @@ const _: () = assert!(std::mem::size_of::<Value>() == 8);
 mod tests {
     //! Run under Miri with `cargo +nightly miri test -p tt-vm value::` (see docs/memory.md).
     use super::*;
+
+    #[test]
+    fn small_int_pair_only_for_two_inline_integers() {
+        let big = Value::int(SMALL_INT_MAX + 1);
+        assert_eq!(
+            Value::small_int_pair(&Value::int(-5), &Value::int(SMALL_INT_MAX)),
+            Some((-5, SMALL_INT_MAX))
+        );
+        assert_eq!(
+            Value::small_int_pair(&Value::int(SMALL_INT_MIN), &Value::int(0)),
+            Some((SMALL_INT_MIN, 0))
+        );
+        for other in [Value::NIL, Value::float(1.0), Value::string("x"), big] {
+            assert_eq!(Value::small_int_pair(&Value::int(1), &other), None);
+            assert_eq!(Value::small_int_pair(&other, &Value::int(1)), None);
+        }
+    }
 
     #[test]
     fn layout_is_one_word() {

@@ -3,7 +3,10 @@
 //! invoke), error positions, and a class-file corpus loaded into a runtime.
 //!
 //! Golden listings live in `tests/golden_compiler/<name>.txt`; run with `UPDATE_GOLDEN=1`
-//! to rewrite them.
+//! to rewrite them. The semantic cases and the scripted sends over the corpus live in
+//! `compiler_cases/`, shared with `tests/tests/jit_corpus.rs`, which runs them in both tiers.
+
+mod compiler_cases;
 
 use std::path::PathBuf;
 
@@ -443,223 +446,48 @@ fn golden_files_have_no_orphans() {
 
 fn run(src: &str, args: &[&str]) -> String {
     let rt = Runtime::new();
-    run_in(&rt, src, args)
-}
-
-fn run_in(rt: &Runtime, src: &str, args: &[&str]) -> String {
     let b = rt
         .register_block(&bytes(src), Vec::new())
         .unwrap_or_else(|e| panic!("{src}: {e}"));
     let args: Vec<Value> = args.iter().map(|a| Value::string(a)).collect();
-    match rt.invoke_block(&b, &args) {
-        Ok(v) => v.text().into_owned(),
-        Err(e) => format!("error: {e}"),
+    compiler_cases::outcome_text(&rt.invoke_block(&b, &args))
+}
+
+/// Runs shared semantic cases (also run in both tiers by `tests/tests/jit_corpus.rs`).
+fn check_cases(cases: &[compiler_cases::Case]) {
+    for (src, args, want) in cases {
+        assert_eq!(run(src, args), *want, "{src} with {args:?}");
     }
 }
 
 #[test]
 fn semantics_of_worked_examples() {
-    assert_eq!(run("[:x :y | x + y]", &["10", "32"]), "42");
-    assert_eq!(run("[:x :y | x + y]", &["7"]), "7");
-    let sum =
-        "[:n | | i sum | i := 0. sum := 0. [i < n] whileTrue: [sum := sum + i. i := i + 1]. sum]";
-    assert_eq!(run(sum, &["5"]), "10");
-    assert_eq!(run(sum, &["10"]), "45");
-    let yn = "[:a | (a == 'yes') ifTrue: ['Y'] ifFalse: ['N']]";
-    assert_eq!(run(yn, &["yes"]), "Y");
-    assert_eq!(run(yn, &["no"]), "N");
-    assert_eq!(
-        run(
-            "[:x | | adder | adder := [:y | x + y]. adder value: 10]",
-            &["5"]
-        ),
-        "15"
-    );
-    assert_eq!(run("[:x | [:v | ^v] value: x. 'not reached']", &["7"]), "7");
+    check_cases(compiler_cases::WORKED_EXAMPLES);
 }
 
 #[test]
 fn semantics_of_literals() {
-    assert_eq!(
-        run("[#(0 1 -1 42 007 -0 2.5)]", &[]),
-        r#"["0","1","-1","42","7","0","2.5"]"#
-    );
-    assert_eq!(run("['it''s' , #sym , \"dq\"]", &[]), "it'ssymdq");
-    assert_eq!(
-        run("[:v | #{name: 'n', value: v, 'k k': v + 1}]", &["5"]),
-        r#"{"name":"n","value":"5","k k":"6"}"#
-    );
-    assert_eq!(run("[:a | {a. a + 1. 'x'}]", &["1"]), r#"["1","2","x"]"#);
-    assert_eq!(
-        run("[#(a #(b) true nil)]", &[]),
-        r#"["a","[\"b\"]","true",""]"#
-    );
-    assert_eq!(run("[true]", &[]), "true");
-    assert_eq!(run("[nil]", &[]), "");
-    assert_eq!(run("[]", &[]), "");
-    assert_eq!(run("['''a\nb''']", &[]), "a\nb");
-    assert_eq!(run("[self]", &[]), "self");
+    check_cases(compiler_cases::LITERALS);
 }
 
 #[test]
 fn semantics_of_operators() {
-    let ops = "[:a :b | {a < b. a <= b. a > b. a >= b. a = b. a == b. a ~= b. a , b. a % b. a - b. a * b. a / b}]";
-    assert_eq!(
-        run(ops, &["7", "2"]),
-        r#"["false","false","true","true","false","false","true","72","1","5","14","3"]"#
-    );
-    assert_eq!(run("[:a :b | a + b * 2 - (a / b) % 3]", &["7", "2"]), "0");
-    assert_eq!(
-        run("[:a | {a not. a negated}]", &["5"]),
-        r#"["false","-5"]"#
-    );
-    assert_eq!(
-        run("[:a :b | {a and: [b]. a or: [b]}]", &["1", "0"]),
-        r#"["false","true"]"#
-    );
-    assert_eq!(
-        run("[:a :b | {a and: [b]. a or: [b]}]", &["0", "0"]),
-        r#"["false","false"]"#
-    );
-    assert_eq!(
-        run("[:a :b | {a and: [b]. a or: [b]}]", &["1", "1"]),
-        r#"["true","true"]"#
-    );
-    assert_eq!(run("[:a :b | a & b | a]", &["1", "0"]), "true");
+    check_cases(compiler_cases::OPERATORS);
 }
 
 #[test]
 fn semantics_of_conditionals() {
-    let cases: &[(&str, &str, &str)] = &[
-        ("[:x | x > 0 ifTrue: [^ 'pos']. 'neg']", "3", "pos"),
-        ("[:x | x > 0 ifTrue: [^ 'pos']. 'neg']", "-3", "neg"),
-        ("[:x | | r | x ifTrue: [r := 1]. r]", "true", "1"),
-        ("[:x | | r | x ifTrue: [r := 1]. r]", "false", ""),
-        ("[:x | x ifFalse: ['no']]", "0", "no"),
-        ("[:x | x ifFalse: ['no']]", "1", ""),
-        ("[:x | x ifTrue: ['yes']]", "1", "yes"),
-        ("[:x | x ifFalse: [0] ifTrue: [1]]", "true", "1"),
-        ("[:x | x ifFalse: [0] ifTrue: [1]]", "", "0"),
-        ("[:x | x ifNil: ['default']]", "", "default"),
-        ("[:x | x ifNil: ['default']]", "v", "v"),
-        ("[:x | | r | x ifNil: [r := 'none']. r]", "", "none"),
-        ("[:x | x ifNotNil: [:v | v , '!']]", "hi", "hi!"),
-        ("[:x | x ifNotNil: [:v | v , '!']]", "", ""),
-        ("[:x | | r | x ifNotNil: [:v | r := v]. r]", "got", "got"),
-        ("[:x | | r | x ifNotNil: [:v | r := v]. r]", "", ""),
-        ("[:x | x ifNotNil: ['set']]", "a", "set"),
-        ("[:x | x ifNil: [0] ifNotNil: [:v | v + 1]]", "4", "5"),
-        ("[:x | x ifNil: [0] ifNotNil: [:v | v + 1]]", "", "0"),
-        ("[:x | x ifNotNil: [:v | v] ifNil: ['none']]", "", "none"),
-        ("[:x | x ifNotNil: [:v | v] ifNil: ['none']]", "z", "z"),
-        (
-            "[:x | x > 1 ifTrue: [x > 2 ifTrue: [^ 'big']] ifFalse: ['small']. 'mid']",
-            "2",
-            "mid",
-        ),
-        (
-            "[:x | x > 1 ifTrue: [x > 2 ifTrue: [^ 'big']] ifFalse: ['small']. 'mid']",
-            "3",
-            "big",
-        ),
-    ];
-    for (src, arg, want) in cases {
-        assert_eq!(run(src, &[arg]), *want, "{src} with {arg:?}");
-    }
+    check_cases(compiler_cases::CONDITIONALS);
 }
 
 #[test]
 fn semantics_of_loops() {
-    assert_eq!(
-        run(
-            "[:n | | i | i := 0. [i >= n] whileFalse: [i := i + 1]. i]",
-            &["4"]
-        ),
-        "4"
-    );
-    assert_eq!(
-        run(
-            "[:n | | i | i := 0. [i := i + 1. i < n] whileTrue. i]",
-            &["4"]
-        ),
-        "4"
-    );
-    assert_eq!(
-        run(
-            "[:n | | i | i := 0. [i := i + 1. i >= n ifTrue: [^ i]] repeat]",
-            &["3"]
-        ),
-        "3"
-    );
-    assert_eq!(
-        run(
-            "[:n | | c | c := 0. n timesRepeat: [c := c + 2]. c]",
-            &["3"]
-        ),
-        "6"
-    );
-    assert_eq!(
-        run(
-            "[:n | | c | c := 0. n timesRepeat: [c := c + 2]. c]",
-            &["0"]
-        ),
-        "0"
-    );
-    assert_eq!(
-        run(
-            "[:n | | s | s := 0. 1 to: n do: [:i | s := s + i]. s]",
-            &["4"]
-        ),
-        "10"
-    );
-    assert_eq!(
-        run(
-            "[:n | | s | s := ''. n to: 1 by: -1 do: [:i | s := s , i]. s]",
-            &["3"]
-        ),
-        "321"
-    );
-    assert_eq!(
-        run(
-            "[:n | | s | s := ''. 1 to: n by: 2 do: [:i | s := s , i]. s]",
-            &["6"]
-        ),
-        "135"
-    );
-    // Inlined temporaries start as nil on every iteration.
-    let fresh = "[:n | | i out | i := 0. out := ''. [i < n] whileTrue: [| t | out := out , t. t := 'x'. i := i + 1]. out]";
-    assert_eq!(run(fresh, &["3"]), "");
-    assert_eq!(
-        run(
-            "[:n | | i | i := 0. [i < n] whileTrue: [| t | t := i. i := t + 1]. i]",
-            &["5"]
-        ),
-        "5"
-    );
+    check_cases(compiler_cases::LOOPS);
 }
 
 #[test]
 fn semantics_of_blocks_and_captures() {
-    assert_eq!(run("[| x | x := 'hi'. [x , '!'] value]", &[]), "hi!");
-    assert_eq!(
-        run("[:a | | l | l := 1. [[a + l]] value value]", &["41"]),
-        "42"
-    );
-    assert_eq!(
-        run("[:b | b value: 2]", &["x"]),
-        "error: instance not found: x"
-    );
-    assert_eq!(
-        run(
-            "[| add | add := [:p :q | p * q]. add value: 6 value: 7]",
-            &[]
-        ),
-        "42"
-    );
-    assert_eq!(run("[| f | f := [:p | p + 1]. f valueWith: 1]", &[]), "2");
-    assert_eq!(run("[| f | f := [41]. f value + 1]", &[]), "42");
-    assert_eq!(run("[| f | f := [:p | p numArgs]. f numArgs]", &[]), "1");
-    assert_eq!(run("x := 2. x * 3", &[]), "6");
+    check_cases(compiler_cases::BLOCKS_AND_CAPTURES);
     // The 13.3 chunk, registered with a capture value.
     let outer = compile_block("[| x | [x , '!']]").unwrap();
     let rt = Runtime::new();
@@ -671,22 +499,17 @@ fn semantics_of_blocks_and_captures() {
 
 #[test]
 fn semantics_of_non_local_return_through_a_send() {
-    // The inner block returns from the outer block even when run by another block.
-    let src = "[:x | | each | each := [:blk | blk value: 1. blk value: 2. 'done']. each value: [:v | v = x ifTrue: [^ v * 10]]. 'none']";
-    assert_eq!(run(src, &["2"]), "20");
-    assert_eq!(run(src, &["5"]), "none");
+    check_cases(compiler_cases::NON_LOCAL_RETURN_THROUGH_A_SEND);
 }
 
 #[test]
 fn semantics_of_sends_without_receiver() {
-    assert_eq!(
-        run("[self foo]", &[]),
-        "error: self send without a receiver"
-    );
-    assert_eq!(
-        run("[NoSuchClassHere new]", &[]),
-        "error: unknown class: NoSuchClassHere"
-    );
+    check_cases(compiler_cases::SENDS_WITHOUT_RECEIVER);
+}
+
+#[test]
+fn semantics_of_json_opcodes() {
+    check_cases(compiler_cases::JSON_OPCODES);
 }
 
 // ----- errors ------------------------------------------------------------------------------
@@ -804,43 +627,11 @@ fn method_errors() {
 
 // ----- class files -------------------------------------------------------------------------
 
-fn corpus() -> Vec<(String, String)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
-    let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "trash"))
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read_to_string(&p).unwrap(),
-            )
-        })
-        .collect();
-    files.sort();
-    files
-}
-
 fn load_corpus(rt: &Runtime) -> tt_vm::compiler::LoadReport {
-    let files = corpus();
-    let refs: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(n, t)| (n.as_str(), t.as_str()))
-        .collect();
-    load_classes(rt, &refs).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn send(rt: &Runtime, recv: &Value, sel: &str, args: &[Value]) -> Value {
-    rt.send(recv, sel, args)
-        .unwrap_or_else(|e| panic!("{sel}: {e}"))
-}
-
-fn text(v: &Value) -> String {
-    v.text().into_owned()
-}
-
-fn block(rt: &Runtime, src: &str) -> Value {
-    Value::block(rt.register_block(&bytes(src), Vec::new()).unwrap())
+    compiler_cases::load_corpus(
+        rt,
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/corpus"),
+    )
 }
 
 #[test]
@@ -910,81 +701,14 @@ fn tt_dispatch_sel(s: &str) -> tt_vm::Sel {
 fn corpus_counter_with_trait() {
     let rt = Runtime::new();
     load_corpus(&rt);
-    let class = Value::string("Demo::Counter");
-    let c = send(&rt, &class, "new", &[]);
-    assert_eq!(text(&send(&rt, &c, "increment", &[])), "1");
-    assert_eq!(text(&send(&rt, &c, "incrementBy:", &[Value::int(3)])), "4");
-    assert_eq!(text(&send(&rt, &c, "describe", &[])), "Counter(4)");
-    assert_eq!(text(&send(&rt, &c, "isZero", &[])), "false");
-    assert_eq!(text(&send(&rt, &c, "reset", &[])), "");
-    assert_eq!(text(&send(&rt, &c, "isZero", &[])), "true");
-    send(&rt, &c, "setStep:", &[Value::int(5)]);
-    assert_eq!(text(&send(&rt, &c, "increment", &[])), "5");
-    assert_eq!(text(&send(&rt, &c, "label", &[])), "counter");
-    let d = send(&rt, &class, "startingAt:", &[Value::int(10)]);
-    assert_eq!(text(&send(&rt, &d, "getValue", &[])), "10");
-    let e = send(&rt, &class, "make", &[]);
-    assert_eq!(text(&send(&rt, &e, "increment", &[])), "1");
-    send(&rt, &class, "make", &[]);
-    assert_eq!(text(&send(&rt, &class, "created", &[])), "2");
-    let fresh = send(&rt, &class, "fresh", &[]);
-    assert_eq!(rt.class_of(&fresh).unwrap(), "Demo::Counter");
-    assert_eq!(text(&send(&rt, &c, "countTo:", &[Value::int(4)])), "1234");
+    compiler_cases::run_script(&rt, compiler_cases::COUNTER_SCRIPT);
 }
 
 #[test]
 fn corpus_collection_with_blocks() {
     let rt = Runtime::new();
     load_corpus(&rt);
-    let list = send(&rt, &Value::string("List"), "new", &[]);
-    for v in [3, 1, 4, 1, 5] {
-        send(&rt, &list, "add:", &[Value::int(v)]);
-    }
-    assert_eq!(text(&send(&rt, &list, "size", &[])), "5");
-    assert_eq!(
-        text(&send(&rt, &list, "getItems", &[])),
-        r#"["3","1","4","1","5"]"#
-    );
-    let doubled = send(&rt, &list, "collect:", &[block(&rt, "[:x | x * 2]")]);
-    assert_eq!(
-        text(&send(&rt, &doubled, "getItems", &[])),
-        r#"["6","2","8","2","10"]"#
-    );
-    let big = send(&rt, &list, "select:", &[block(&rt, "[:x | x > 2]")]);
-    assert_eq!(text(&send(&rt, &big, "getItems", &[])), r#"["3","4","5"]"#);
-    let sum = send(
-        &rt,
-        &list,
-        "inject:into:",
-        &[Value::int(0), block(&rt, "[:acc :x | acc + x]")],
-    );
-    assert_eq!(text(&sum), "14");
-    assert_eq!(
-        text(&send(&rt, &list, "detect:", &[block(&rt, "[:x | x > 3]")])),
-        "4"
-    );
-    assert_eq!(
-        text(&send(&rt, &list, "detect:", &[block(&rt, "[:x | x > 9]")])),
-        ""
-    );
-    let none = send(
-        &rt,
-        &list,
-        "detect:ifNone:",
-        &[block(&rt, "[:x | x > 9]"), block(&rt, "['none']")],
-    );
-    assert_eq!(text(&none), "none");
-    assert_eq!(
-        text(&send(&rt, &list, "includes:", &[Value::int(4)])),
-        "true"
-    );
-    assert_eq!(
-        text(&send(&rt, &list, "includes:", &[Value::int(7)])),
-        "false"
-    );
-    assert_eq!(text(&send(&rt, &list, "indexOf:", &[Value::int(4)])), "2");
-    assert_eq!(text(&send(&rt, &list, "max", &[])), "5");
-    assert_eq!(text(&send(&rt, &list, "asString", &[])), "3,1,4,1,5");
+    compiler_cases::run_script(&rt, compiler_cases::LIST_SCRIPT);
 }
 
 #[test]
@@ -1021,48 +745,9 @@ fn load_errors_are_positioned() {
 }
 
 #[test]
-fn semantics_of_json_opcodes() {
-    let arr = r#"["a","b"]"#;
-    let obj = r#"{"k":"v"}"#;
-    let cases: &[(&str, &str)] = &[
-        ("arr arrayPush: 1", r#"["a","b","1"]"#),
-        ("arr arrayAt: 1", "b"),
-        ("arr arrayAt: 0 put: 2", r#"["2","b"]"#),
-        ("arr arrayLength", "2"),
-        ("arr arrayFirst", "a"),
-        ("arr arrayLast", "b"),
-        ("arr arrayRemoveAt: 0", r#"["b"]"#),
-        ("arr arrayIsEmpty", "false"),
-        ("'[]' arrayIsEmpty", "true"),
-        ("obj objectAt: 'k'", "v"),
-        ("obj objectAt: 'k' put: 2", r#"{"k":"2"}"#),
-        ("obj objectHasKey: 'k'", "true"),
-        ("obj objectKeys", r#"["k"]"#),
-        ("obj objectValues", r#"["v"]"#),
-        ("obj objectRemoveKey: 'k'", "{}"),
-        ("obj objectLength", "1"),
-        ("obj objectIsEmpty", "false"),
-    ];
-    for (expr, want) in cases {
-        let src = format!("[:arr :obj | {expr}]");
-        assert_eq!(run(&src, &[arr, obj]), *want, "{expr}");
-    }
-}
-
-#[test]
 fn sends_to_self_super_and_classes() {
     let rt = Runtime::new();
-    let src = "Base subclass: Object\n\
-               \x20 method: greet: n [ ^ 'base ' , n ]\n\
-               \x20 classMethod: make [ ^ @ self new ]\n\
-               Derived subclass: Base\n\
-               \x20 method: greet: n [ ^ 'derived+' , (super greet: n) ]\n\
-               \x20 method: check: x [ ^ x > 2 ]\n\
-               \x20 method: run: x [ ^ @ self check: x ifTrue: ['big'] ifFalse: ['small'] ]\n\
-               \x20 method: pair [ ^ (@ Base make) greet: 'p' ]\n\
-               \x20 method: cascade [ | r | r := @ Base new. ^ r greet: 'a'; greet: 'b' ]\n\
-               \x20 method: viaBlock: x [ ^ [:y | @ self greet: y] value: x ]\n";
-    let report = load_classes(&rt, &[("probe.trash", src)]).unwrap();
+    let report = compiler_cases::load_probe(&rt);
     assert!(
         report
             .classes
@@ -1070,17 +755,5 @@ fn sends_to_self_super_and_classes() {
             .all(|c| c.methods.iter().all(|m| m.native)),
         "{report:?}"
     );
-    let d = send(&rt, &Value::string("Derived"), "new", &[]);
-    assert_eq!(
-        text(&send(&rt, &d, "greet:", &[Value::string("x")])),
-        "derived+base x"
-    );
-    assert_eq!(text(&send(&rt, &d, "run:", &[Value::int(3)])), "big");
-    assert_eq!(text(&send(&rt, &d, "run:", &[Value::int(1)])), "small");
-    assert_eq!(text(&send(&rt, &d, "pair", &[])), "base p");
-    assert_eq!(text(&send(&rt, &d, "cascade", &[])), "base b");
-    assert_eq!(
-        text(&send(&rt, &d, "viaBlock:", &[Value::string("z")])),
-        "derived+base z"
-    );
+    compiler_cases::run_script(&rt, compiler_cases::PROBE_SCRIPT);
 }

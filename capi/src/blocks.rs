@@ -6,7 +6,7 @@ use std::ffi::{c_char, c_int};
 use tt_vm::block::{block_not_found, registry};
 
 use crate::convert::{
-    args_from, block_arc, block_handle, c_str_or_empty, from_tt, malloc_str, to_tt,
+    block_arc, block_handle, c_str_or_empty, from_tt, malloc_str, to_tt, with_args,
 };
 use crate::error::{CapiError, guard};
 use crate::lifecycle::require_init;
@@ -83,8 +83,8 @@ pub unsafe extern "C" fn TT_InvokeBlock(
         // SAFETY: NULL or NUL-terminated per the contract.
         let id = unsafe { c_str_or_empty(block_id) };
         // SAFETY: argument contract forwarded.
-        let args = unsafe { args_from(args, num_args) }?;
-        Ok(to_tt(&rt.invoke_block_id(&id, &args)?))
+        let r = unsafe { with_args(args, num_args, |a| rt.invoke_block_id(&id, a)) }?;
+        Ok(to_tt(&r?))
     })
 }
 
@@ -105,7 +105,7 @@ pub unsafe extern "C" fn TT_InvokeBlockDirect(
             return Err(CapiError::NilBlock);
         };
         // SAFETY: argument contract forwarded.
-        let args = unsafe { args_from(args, num_args) }?;
-        Ok(to_tt(&rt.invoke_block(&b, &args)?))
+        let r = unsafe { with_args(args, num_args, |a| rt.invoke_block(&b, a)) }?;
+        Ok(to_tt(&r?))
     })
 }

@@ -265,6 +265,36 @@ pub unsafe fn args_from(args: *const TTValue, n: c_int) -> CapiResult<Args> {
     Ok(out)
 }
 
+/// Converts C arguments and lends them to `f` as a slice: up to four on the stack (no
+/// vector to build and drop on the hot paths of `TT_InvokeBlockDirect` and friends).
+///
+/// # Safety
+/// As for [`args_from`].
+#[inline]
+pub unsafe fn with_args<R>(
+    args: *const TTValue,
+    n: c_int,
+    f: impl FnOnce(&[Value]) -> R,
+) -> CapiResult<R> {
+    if args.is_null() || n <= 0 {
+        return Ok(f(&[]));
+    }
+    let n = n as usize;
+    if n > 4 {
+        // SAFETY: forwarded contract.
+        let v = unsafe { args_from(args, n as c_int) }?;
+        return Ok(f(&v));
+    }
+    // SAFETY: the caller guarantees `n` readable values at `args`.
+    let slice = unsafe { std::slice::from_raw_parts(args, n) };
+    let mut buf = [const { Value::NIL }; 4];
+    for (slot, a) in buf.iter_mut().zip(slice) {
+        // SAFETY: per-element contract forwarded.
+        *slot = unsafe { from_tt(a) }?;
+    }
+    Ok(f(&buf[..n]))
+}
+
 /// Takes ownership of a value returned by a `TTMethodFunc` (c-abi.md §7): converts it and
 /// frees its string with `free()`. An ERROR result fails with its message.
 ///

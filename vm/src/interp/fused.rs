@@ -3,9 +3,17 @@
 //! `load a; load b; cmp; jump`) into register-style instructions.
 //!
 //! Why: the interpreter's cost is dominated by one hard-to-predict indirect jump per
-//! instruction plus operand-stack traffic. The §13.2 summing loop goes from 13 dispatches per
-//! iteration to 4. Semantics are unchanged: fused instructions have integer fast paths and fall
-//! back to the same `value::ops` functions. The JIT translates the plain `ins`, not this form.
+//! instruction plus operand-stack traffic. Three passes:
+//!
+//! 1. groups (`load a; load b; op; store c` → `ArithStore`, compare-and-branch → `CmpJump`, …);
+//! 2. loop rotation: the backward jump to a loop's exit test becomes the inverted test jumping
+//!    back into the body (one dispatch less per iteration);
+//! 3. register-operand specialisations (`AddRR`, `AddRI`, `LtRRJump`, …) and the counting-loop
+//!    step-and-test `IncJump` (Lua's FORLOOP idea).
+//!
+//! The §13.2 summing loop goes from 13 dispatches per iteration to 2. Semantics are unchanged:
+//! fused instructions have integer fast paths and fall back to the same `value::ops`
+//! functions. The JIT translates the plain `ins`, not this form.
 //!
 //! Fusion never crosses a jump target: a group may only start at one.
 

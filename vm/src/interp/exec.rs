@@ -115,10 +115,9 @@ impl ArgSource for Args {
 impl ArgSource for &[Value] {
     #[inline]
     fn load_params(self, regs: &mut Vec<Value>, n: usize) {
-        let k = self.len().min(n);
-        regs.extend_from_slice(&self[..k]);
-        if k < n {
-            regs.resize(regs.len() + (n - k), Value::NIL);
+        regs.reserve(n);
+        for i in 0..n {
+            regs.push(self.get(i).cloned().unwrap_or(Value::NIL));
         }
     }
 }

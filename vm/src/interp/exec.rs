@@ -143,6 +143,8 @@ pub(crate) struct Run<'rt> {
     /// The thread's activation depth when the run started, restored when it ends (also
     /// when a panic unwinds through it, so the count never drifts).
     depth0: usize,
+    /// The depth last written to the thread ([`Run::publish_depth`]).
+    published: usize,
     level: usize,
 }
 
@@ -199,6 +201,7 @@ impl<'rt> Run<'rt> {
                 frames: 0,
                 depth,
                 depth0: depth,
+                published: depth,
                 level,
             }
         })
@@ -207,10 +210,16 @@ impl<'rt> Run<'rt> {
     /// Publishes the run's activation depth to the thread before calling out to code that may
     /// start a nested run (native methods, class loaders, the Bash bridge), so the depth limit
     /// counts activations across runs.
+    /// Only writes when the depth changed since the last publication (a thread-local write is
+    /// a `__tls_get_addr` call in a shared library): nested runs restore the thread's depth to
+    /// what they found, so the published value stays right between calls.
     #[inline]
-    pub(crate) fn publish_depth(&self) {
-        let depth = self.depth;
-        THREAD.with(|t| t.depth.set(depth));
+    pub(crate) fn publish_depth(&mut self) {
+        if self.depth != self.published {
+            let depth = self.depth;
+            self.published = depth;
+            THREAD.with(|t| t.depth.set(depth));
+        }
     }
 
     /// Finishes an entry activation: a non-local return that reached the entry returns there.

@@ -565,6 +565,10 @@ impl Runtime {
     pub(crate) fn store_ivar(&self, this: Option<&Value>, name: &str, v: Value) -> Result<()> {
         match this.map(|t| t.view()) {
             Some(ValueRef::Instance(inst)) => {
+                // The common case first: the instance has the variable.
+                let Err(v) = inst.set_existing(name, v)? else {
+                    return Ok(());
+                };
                 let known = inst
                     .class_id()
                     .is_some_and(|c| self.ivar_names(c).iter().any(|n| &**n == name));

@@ -120,6 +120,24 @@ impl Instance {
         Ok(st.position(name).map(|i| st.values[i].clone()))
     }
 
+    /// Writes an existing variable by name; hands `v` back when the instance has no such
+    /// variable (the caller decides whether it may be added: [`Instance::set`]).
+    pub fn set_existing(&self, name: &str, v: Value) -> Result<std::result::Result<(), Value>> {
+        self.check_live()?;
+        let mut st = self.state.write();
+        match st.position(name) {
+            Some(i) => {
+                let old = std::mem::replace(&mut st.values[i], v);
+                drop(st);
+                // Dropped outside the lock: releasing a value may run arbitrary destructors.
+                drop(old);
+                self.set_dirty(true);
+                Ok(Ok(()))
+            }
+            None => Ok(Err(v)),
+        }
+    }
+
     /// Writes a variable by name; appends it when `allow_new` and absent. Returns false when
     /// the variable is absent and not allowed.
     pub fn set(&self, name: &str, v: Value, allow_new: bool) -> Result<bool> {

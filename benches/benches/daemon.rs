@@ -6,7 +6,11 @@
 //!   process like the daemon. Goal: invoke ≤ 1.5 × echo.
 //! * `daemon/8_clients`: requests per second with 8 concurrent clients (mixed invokes and pings).
 //! * `daemon/nc_from_bash`: the Bash client's path, `echo "$req" | nc -U "$sock"` in a bash loop
-//!   (skipped with a message when `nc` lacks `-U`; Debian: `netcat-openbsd`).
+//!   (skipped with a message when `nc` lacks `-U`; Debian: `netcat-openbsd`), printed as `peer`
+//!   lines (one per round; `TT_BENCH_NC_ITERS` requests in all, default 200). Beside it, in the
+//!   same run: `daemon/nc_from_bash_echo` (the same loop against the echo server: what bash and
+//!   `nc` cost by themselves) and `daemon/bash_client_send` (a ping under `timeout 1` and then the
+//!   request under `timeout 5`, each through its own `nc -U`, as the Bash client sends a message).
 //!
 //! The `tt` binary is `target/<profile>/tt`; it is built with `cargo build -p tt` if missing.
 //! The echo server is this bench executable re-run with `TT_BENCH_ECHO=<socket>`.
@@ -143,6 +147,40 @@ fn nc_has_unix_sockets() -> bool {
         .unwrap_or(false)
 }
 
+/// Requests per `nc_loop` run (`TT_BENCH_NC_ITERS`, default 200), split into `NC_ROUNDS` rounds.
+fn nc_iters() -> u32 {
+    std::env::var("TT_BENCH_NC_ITERS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|&n: &u32| n > 0)
+        .unwrap_or(200)
+}
+
+/// Rounds of an `nc_loop`: one `peer` line per round, so the report can show a median and range.
+const NC_ROUNDS: u32 = 5;
+
+/// Times `one` (a bash command using `$req`) in a bash `for` loop and prints one
+/// `peer <id>: <ns> ns/iter (<what>)` line per round.
+fn nc_loop(id: &str, what: &str, one: &str) {
+    let per_round = nc_iters().div_ceil(NC_ROUNDS).max(1);
+    for _ in 0..NC_ROUNDS {
+        let script =
+            format!("req='{INVOKE}'; for i in $(seq 1 {per_round}); do {one} || exit 1; done");
+        let t = Instant::now();
+        let st = Command::new("bash")
+            .arg("-c")
+            .arg(&script)
+            .status()
+            .expect("bash");
+        let per = t.elapsed() / per_round;
+        if !st.success() {
+            println!("peer {id}: unavailable (bash loop failed: {st})");
+            return;
+        }
+        println!("peer {id}: {:.3} ns/iter ({what})", per.as_nanos() as f64);
+    }
+}
+
 fn main() {
     if let Some(sock) = std::env::var_os("TT_BENCH_ECHO") {
         echo_server(Path::new(&sock));
@@ -244,28 +282,38 @@ fn main() {
     );
 
     if nc_has_unix_sockets() {
-        let iters = 200;
-        let script = format!(
-            "req='{INVOKE}'; for i in $(seq 1 {iters}); do echo \"$req\" | nc -U '{}' >/dev/null; done",
-            daemon.sock.display()
+        let sock = daemon.sock.display().to_string();
+        let echo_sock = echo.sock.display().to_string();
+        let one = format!("echo \"$req\" | nc -U '{sock}' >/dev/null");
+        nc_loop("daemon/nc_from_bash", "bash loop, echo | nc -U", &one);
+        let one = format!("echo \"$req\" | nc -U '{echo_sock}' >/dev/null");
+        nc_loop(
+            "daemon/nc_from_bash_echo",
+            "bash loop, echo | nc -U to the echo server",
+            &one,
         );
-        let t = Instant::now();
-        let st = Command::new("bash")
-            .arg("-c")
-            .arg(&script)
-            .status()
-            .expect("bash");
-        let per = t.elapsed() / iters;
-        if st.success() {
-            println!(
-                "peer daemon/nc_from_bash: {:.3} ns/iter (bash loop, echo | nc -U)",
-                per.as_nanos() as f64
+        if Command::new("timeout").arg("--version").output().is_ok() {
+            // What the Bash client does per message send (daemon-protocol.md §11.3, §11.7): a ping
+            // under `timeout 1`, then the request under `timeout 5`, each through its own `nc -U`.
+            let one = format!(
+                "r=$(echo '{PING}' | timeout 1 nc -U '{sock}'); [ -n \"$r\" ] && echo \"$req\" | timeout 5 nc -U '{sock}' >/dev/null"
+            );
+            nc_loop(
+                "daemon/bash_client_send",
+                "bash loop, ping + request, each `timeout N nc -U` like the Bash client",
+                &one,
             );
         } else {
-            println!("peer daemon/nc_from_bash: unavailable (bash loop failed)");
+            println!("peer daemon/bash_client_send: unavailable (no timeout command)");
         }
     } else {
-        println!("peer daemon/nc_from_bash: unavailable (nc without -U; install netcat-openbsd)");
+        for id in [
+            "daemon/nc_from_bash",
+            "daemon/nc_from_bash_echo",
+            "daemon/bash_client_send",
+        ] {
+            println!("peer {id}: unavailable (nc without -U; install netcat-openbsd)");
+        }
     }
     drop(daemon);
     drop(echo);

@@ -1,7 +1,8 @@
 //! Compiled-tier figures (docs/jit.md): the §13.2 summing loop (ns per iteration), sends in a
 //! loop to a TTBC and to a native method (ns per send), `[:x | x + 1]` through
 //! `Runtime::invoke_block` beside a plain `extern "C"` indirect call, and the compile time of
-//! a 50-opcode block. Each figure is measured in the interpreter (`TierMode::Never`) and
+//! a 50-opcode block (beside `jit/decode_50_ops`, the interpreter's load + verify + decode of the
+//! same block). Each figure is measured in the interpreter (`TierMode::Never`) and
 //! compiled (`TierMode::Always`). Lua 5.4 / LuaJIT peers run from `benches/peers/run.sh`.
 
 use std::hint::black_box;
@@ -311,6 +312,12 @@ fn compile_50_ops(c: &mut Criterion) {
     g.measurement_time(Duration::from_secs(3));
     g.bench_function("compile_50_ops", |bn| {
         bn.iter(|| jit.compile(black_box(&unit)).unwrap())
+    });
+    // Same-run baseline: what the interpreter needs before it can run the same block (load,
+    // verify, decode into its internal form).
+    let bytes = fifty_ops();
+    g.bench_function("decode_50_ops", |bn| {
+        bn.iter(|| CodeUnit::decode(tt_vm::ttbc::load_verified(black_box(&bytes)).unwrap()))
     });
     g.finish();
     let code = jit.compile(&unit).unwrap();

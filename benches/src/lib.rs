@@ -1,6 +1,11 @@
-//! Shared helpers for the benchmarks: the spec's worked chunks and peer runners.
+//! Shared helpers for the benchmarks (the spec's worked chunks and peer runners) and the
+//! report generator behind `BENCHMARKS.md` ([`report`], run by `benches/run-all.sh`).
+
+#![warn(missing_docs)]
 
 use std::process::Command;
+
+pub mod report;
 
 /// ttbc.md §13.1 `[:x :y | x + y]`.
 pub const ADD_HEX: &str = "5454424300010000000000062200220150F000000201780179000000";

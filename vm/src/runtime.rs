@@ -621,6 +621,9 @@ impl Runtime {
 
     /// Invokes a block as an entry activation.
     pub fn invoke_block(&self, b: &Arc<Block>, args: &[Value]) -> Result<Value> {
+        if let Some(r) = Run::invoke_compiled_leaf(self, b, args) {
+            return r;
+        }
         let mut run = Run::new(self);
         Run::finish(run.invoke_block(b, args, None))
     }

@@ -362,3 +362,18 @@ fn fused_counting_loops_agree_with_unfused_loops() {
         .unwrap();
     assert_eq!(v.text(), "10:5");
 }
+
+/// `CodeUnit::leaf` decides which compiled units `Runtime::invoke_block` enters directly
+/// (no run, no depth accounting): only units that can never nest an activation or need a home.
+#[test]
+fn leaf_units_are_those_without_sends_blocks_or_non_local_returns() {
+    let rt = Runtime::new();
+    let leaf = |h: &str| rt.register_block(&hex(h), Vec::new()).unwrap().code().leaf;
+    assert!(leaf(ADD));
+    assert!(leaf(SUM));
+    assert!(leaf(CONCAT_CAPTURE));
+    assert!(leaf(IF_YES));
+    assert!(!leaf(SEND_SETVALUE));
+    assert!(!leaf(NESTED));
+    assert!(!leaf(NLR));
+}

@@ -148,10 +148,16 @@ pub(crate) struct Run<'rt> {
     level: usize,
 }
 
+/// [`Run::level`] of a detached run (no thread-local state to restore).
+const DETACHED: usize = usize::MAX;
+
 impl Drop for Run<'_> {
     #[inline]
     fn drop(&mut self) {
         let level = self.level;
+        if level == DETACHED {
+            return;
+        }
         let depth0 = self.depth0;
         let mut regs = std::mem::take(&mut self.regs);
         regs.clear();
@@ -205,6 +211,24 @@ impl<'rt> Run<'rt> {
                 level,
             }
         })
+    }
+
+    /// A run that touches no thread-local state, for a direct entry into a compiled leaf
+    /// ([`Run::invoke_compiled_leaf`]): it has no register file and never activates anything.
+    #[inline]
+    pub(crate) fn detached(rt: &'rt Runtime) -> Run<'rt> {
+        Run {
+            rt,
+            id: 0,
+            regs: Vec::new(),
+            homes: SmallVec::new(),
+            entry: 1,
+            frames: 1,
+            depth: 0,
+            depth0: 0,
+            published: 0,
+            level: DETACHED,
+        }
     }
 
     /// Publishes the run's activation depth to the thread before calling out to code that may

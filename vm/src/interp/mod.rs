@@ -124,6 +124,10 @@ pub struct CodeUnit {
     /// Whether the unit makes blocks (MAKE_BLOCK): only then can one of its activations be
     /// the home of a non-local return from another activation.
     pub makes_blocks: bool,
+    /// Whether the unit is a leaf: no sends, block creation or invocation, or non-local
+    /// return, so an activation of it never nests another one or needs the run's homes.
+    /// Compiled leaves are entered directly (`Runtime::invoke_block`).
+    pub leaf: bool,
     /// Invocation + back-edge counter driving tier-up.
     pub heat: AtomicU32,
     /// Compiled code, once the tier compiled this unit.
@@ -292,12 +296,25 @@ impl CodeUnit {
             .collect();
         let code = fused::fuse(&ins, chunk.params.len(), &consts);
         let makes_blocks = ins.iter().any(|i| matches!(i, Ins::MakeBlock { .. }));
+        let leaf = !ins.iter().any(|i| {
+            matches!(
+                i,
+                Ins::Send { .. }
+                    | Ins::SendSelf { .. }
+                    | Ins::SendSuper { .. }
+                    | Ins::SendClass { .. }
+                    | Ins::MakeBlock { .. }
+                    | Ins::InvokeBlock(_)
+                    | Ins::NonLocalRet
+            )
+        });
         Arc::new(CodeUnit {
             code,
             param_count: chunk.params.len(),
             local_count: chunk.local_count as usize,
             max_stack: verified.max_stack,
             makes_blocks,
+            leaf,
             ins: ins.into(),
             offsets: offsets.into(),
             consts: consts.into(),

@@ -21,8 +21,10 @@ use tt_dispatch::SendCache;
 
 use super::exec::{Flow, Frame, Run, Unwind, no_self};
 use super::{Args, Ins};
+use crate::block::{Block, Home};
 use crate::error::{Error, ErrorKind};
 use crate::runtime::MethodImpl;
+use crate::runtime::Runtime;
 use crate::tier::Compiled;
 use crate::value::Value;
 
@@ -116,6 +118,51 @@ impl Run<'_> {
     /// Runs an activation whose unit has compiled code.
     pub(crate) fn exec_compiled(&mut self, frame: &Frame<'_>, code: &Compiled) -> Flow {
         let params = self.regs[frame.base..].as_ptr() as *const u64;
+        // SAFETY: the params are the activation's arguments in the register file, which holds
+        // them until the activation ends (see `exec_compiled_at`).
+        unsafe { self.exec_compiled_at(frame, code, params) }
+    }
+
+    /// Direct entry into a compiled leaf unit (`CodeUnit::leaf`) with the caller's arguments:
+    /// no register file, no thread-local state, no depth accounting (a leaf activation never
+    /// nests another one). `None` when `b` is not a compiled leaf or `args` are fewer than
+    /// its params (the general path pads them).
+    pub(crate) fn invoke_compiled_leaf(
+        rt: &Runtime,
+        b: &Block,
+        args: &[Value],
+    ) -> Option<crate::error::Result<Value>> {
+        let unit = &*b.code;
+        if !unit.leaf || args.len() < unit.param_count {
+            return None;
+        }
+        let code = unit.compiled()?;
+        let mut run = Run::detached(rt);
+        let frame = Frame {
+            unit,
+            block: Some(b),
+            this: b.bound_self.as_ref(),
+            home: Home { run: 0, frame: 1 },
+            uid: 1,
+            base: 0,
+        };
+        // SAFETY: `args` holds at least `param_count` values, borrowed from the caller for the
+        // whole call; compiled code only reads them (calling convention of `crate::tier`).
+        let flow = unsafe { run.exec_compiled_at(&frame, code, args.as_ptr() as *const u64) };
+        Some(Run::finish(flow))
+    }
+
+    /// Runs compiled code with its params at `params`.
+    ///
+    /// # Safety
+    /// `params` points to `frame.unit.param_count` live values that stay alive and unmodified
+    /// for the whole call.
+    unsafe fn exec_compiled_at(
+        &mut self,
+        frame: &Frame<'_>,
+        code: &Compiled,
+        params: *const u64,
+    ) -> Flow {
         let mut ctx = JitCtx {
             run: self,
             frame,

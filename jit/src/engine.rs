@@ -6,8 +6,12 @@
 //! memory is only reclaimed by `free_memory`, which is never called). Compilation is serialised
 //! by a mutex; running compiled code takes no lock.
 //!
-//! Settings: `opt_level=speed`, the IR verifier on in debug builds and off in release builds,
-//! `is_pic=false` (required by `cranelift-jit`). Function names are unique (`tt_unit_<n>`).
+//! Settings: `opt_level=none` (the translator already emits what the e-graph pass would make of
+//! it: constants and shifts are shared per block, params' shifts are hoisted, results are boxed
+//! once; the pass cost ~15% of compile time and its re-scheduling of pure instructions made
+//! loops slower, see `docs/jit.md`), the backtracking register allocator, the IR verifier on in
+//! debug builds and off in release builds, `is_pic=false` (required by `cranelift-jit`).
+//! Function names are unique (`tt_unit_<n>`).
 
 use std::mem::ManuallyDrop;
 use std::sync::{Arc, Mutex};
@@ -20,18 +24,17 @@ use cranelift_codegen::{Context, ir};
 use cranelift_frontend::FunctionBuilderContext;
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{Linkage, Module, default_libcall_names};
-use tt_vm::Value;
 use tt_vm::interp::CodeUnit;
 use tt_vm::tier::{Compiled, JitEntry};
 
 use crate::helpers::Helper;
-use crate::translate::{self, HelperDecl};
+use crate::translate::{self, HelperDecl, Keep};
 
-/// What compiled code of one unit keeps alive: the engine (code memory) and the values it
-/// borrows besides the unit's constants.
+/// What compiled code of one unit keeps alive: the engine (code memory), the values it
+/// borrows besides the unit's constants and its resume sites.
 pub(crate) struct UnitCode {
     _engine: Arc<Engine>,
-    _pool: Vec<Value>,
+    _keep: Keep,
 }
 
 struct State {
@@ -45,7 +48,7 @@ struct State {
 
 impl State {
     /// Translates, compiles and links `unit`: its code address, code size and borrowed values.
-    fn define(&mut self, unit: &CodeUnit) -> Result<(*const u8, usize, Vec<Value>), String> {
+    fn define(&mut self, unit: &CodeUnit) -> Result<(*const u8, usize, Keep), String> {
         self.module.clear_context(&mut self.ctx);
         let sig = translate::entry_signature(self.call_conv);
         let name = format!("tt_unit_{}", self.next);
@@ -56,15 +59,16 @@ impl State {
             .map_err(|e| format!("declare {name}: {e}"))?;
         self.ctx.func.signature = sig;
         self.ctx.func.name = UserFuncName::user(0, id.as_u32());
-        let mut pool = Vec::new();
+        let mut keep = Keep::default();
         let target = self.module.target_config();
         translate::build(
             &mut self.ctx.func,
             &mut self.fctx,
             unit,
             &self.helpers,
-            &mut pool,
+            &mut keep,
             target,
+            false,
         )?;
         self.module
             .define_function(id, &mut self.ctx)
@@ -77,7 +81,7 @@ impl State {
         self.module
             .finalize_definitions()
             .map_err(|e| format!("cranelift finalize: {e:?}"))?;
-        Ok((self.module.get_finalized_function(id), code_bytes, pool))
+        Ok((self.module.get_finalized_function(id), code_bytes, keep))
     }
 }
 
@@ -94,7 +98,7 @@ impl Engine {
             f.set(k, v)
                 .map_err(|e| format!("cranelift setting {k}={v}: {e}"))
         };
-        set(&mut flags, "opt_level", "speed")?;
+        set(&mut flags, "opt_level", "none")?;
         set(&mut flags, "is_pic", "false")?;
         set(&mut flags, "use_colocated_libcalls", "false")?;
         set(
@@ -149,7 +153,7 @@ impl Engine {
         let mut guard = self.lock();
         let st = &mut *guard;
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| st.define(unit)));
-        let (ptr, code_bytes, pool) = match outcome {
+        let (ptr, code_bytes, keep) = match outcome {
             Ok(r) => {
                 st.module.clear_context(&mut st.ctx);
                 r?
@@ -173,7 +177,7 @@ impl Engine {
         let entry: JitEntry = unsafe { std::mem::transmute::<*const u8, JitEntry>(ptr) };
         let keep = UnitCode {
             _engine: Arc::clone(self),
-            _pool: pool,
+            _keep: keep,
         };
         Ok(Compiled {
             entry,
@@ -190,15 +194,16 @@ impl Engine {
             UserFuncName::user(0, 0),
             translate::entry_signature(st.call_conv),
         );
-        let mut pool = Vec::new();
+        let mut keep = Keep::default();
         let target = st.module.target_config();
         translate::build(
             &mut func,
             &mut st.fctx,
             unit,
             &st.helpers,
-            &mut pool,
+            &mut keep,
             target,
+            true,
         )?;
         Ok(func.display().to_string())
     }

@@ -10,8 +10,9 @@
 //!   strong count.
 //!
 //! [`Helper::Op`] runs arbitrary code (sends, block invocation, JSON); it catches panics and
-//! parks them in the context (see `tt_vm::interp::native`). The value helpers only run the vm's
-//! value operations, which do not panic.
+//! parks them in the context (see `tt_vm::interp::native`). The value helpers and
+//! [`Helper::Resume`] (the slow path of speculative runs, see [`crate::resume`]) only run the
+//! vm's value operations, which do not panic.
 
 use std::mem::ManuallyDrop;
 
@@ -19,6 +20,8 @@ use tt_dispatch::SendCache;
 use tt_vm::interp::native::JitCtx;
 use tt_vm::value::ops::{self, Arith, Cmp};
 use tt_vm::{MethodImpl, Value};
+
+use crate::resume;
 
 /// Every helper compiled code may call. The discriminant indexes [`Helper::ALL`] and the
 /// engine's table of declared functions.
@@ -47,11 +50,14 @@ pub(crate) enum Helper {
     /// `send(ctx, site, vals, n, recv_owned) -> v | UNWIND`: SEND through the site's inline
     /// cache (consumes the arguments in `vals`, and the receiver when `recv_owned`).
     Send,
+    /// `resume(site, buf)`: re-executes a speculative run that left the fast path
+    /// ([`crate::resume`]).
+    Resume,
 }
 
 impl Helper {
     /// All helpers, in declaration order.
-    pub(crate) const ALL: [Helper; 11] = [
+    pub(crate) const ALL: [Helper; 12] = [
         Helper::Retain,
         Helper::Release,
         Helper::Arith,
@@ -63,6 +69,7 @@ impl Helper {
         Helper::Strlen,
         Helper::Op,
         Helper::Send,
+        Helper::Resume,
     ];
 
     /// Symbol name.
@@ -79,6 +86,7 @@ impl Helper {
             Helper::Strlen => "tt_jit_strlen",
             Helper::Op => "tt_jit_op",
             Helper::Send => "tt_jit_send",
+            Helper::Resume => "tt_jit_resume",
         }
     }
 
@@ -86,7 +94,7 @@ impl Helper {
     pub(crate) fn arity(self) -> usize {
         match self {
             Helper::Retain | Helper::Release => 1,
-            Helper::Neg | Helper::Truthy | Helper::TextEmpty | Helper::Strlen => 2,
+            Helper::Neg | Helper::Truthy | Helper::TextEmpty | Helper::Strlen | Helper::Resume => 2,
             Helper::Concat => 3,
             Helper::Arith | Helper::Compare | Helper::Op => 4,
             Helper::Send => 5,
@@ -95,7 +103,7 @@ impl Helper {
 
     /// True when the helper returns a 64-bit result.
     pub(crate) fn returns(self) -> bool {
-        !matches!(self, Helper::Retain | Helper::Release)
+        !matches!(self, Helper::Retain | Helper::Release | Helper::Resume)
     }
 
     /// The helper's address.
@@ -112,6 +120,7 @@ impl Helper {
             Helper::Strlen => tt_jit_strlen as *const u8,
             Helper::Op => tt_jit_op as *const u8,
             Helper::Send => tt_jit_send as *const u8,
+            Helper::Resume => resume::tt_jit_resume as *const u8,
         }
     }
 }

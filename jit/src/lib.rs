@@ -4,10 +4,12 @@
 //! runtime decides *when* to compile (invocation and back-edge counts against a threshold, see
 //! [`tt_vm::tier`]); this crate decides *how*:
 //!
-//! * `translate` turns a decoded [`CodeUnit`] into Cranelift IR: small integers, booleans and
-//!   nil inline behind tag checks, params/locals/operand stack in SSA variables, exact reference
-//!   counting with inline tag checks;
-//! * `helpers` holds the `extern "C"` functions compiled code calls for everything else;
+//! * `translate` turns a decoded [`CodeUnit`] into Cranelift IR: straight runs of integer
+//!   work speculated inline with one check per run, booleans and nil inline, locals/operand
+//!   stack in SSA variables, exact reference counting with inline tag checks;
+//! * `helpers` holds the `extern "C"` functions compiled code calls for everything else, and
+//!   `resume` the slow path of the speculative runs (the run re-executed with the interpreter's
+//!   value operations);
 //! * `engine` owns the (never freed) JIT module.
 //!
 //! Compiled code is observably identical to the interpreter: every non-inline case calls the
@@ -17,6 +19,7 @@
 
 mod engine;
 mod helpers;
+mod resume;
 mod translate;
 
 use std::sync::Arc;

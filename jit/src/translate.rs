@@ -1,9 +1,25 @@
 //! Translation of a decoded code unit ([`Ins`]) into Cranelift IR.
 //!
-//! * Params, locals and the operand stack (by depth) are SSA variables; the verifier guarantees
-//!   one stack depth per instruction, so stack slot `d` is always variable `d`.
-//! * Small integers, booleans and nil are handled inline behind tag checks; anything else calls
-//!   a helper (see [`crate::helpers`]).
+//! * Params are loaded once, in the entry block (they never change); locals and the operand
+//!   stack (by depth) are SSA variables; the verifier guarantees one stack depth per
+//!   instruction, so stack slot `d` is always variable `d`.
+//! * Small integers, booleans and nil are handled inline; anything else calls a helper (see
+//!   [`crate::helpers`]).
+//! * **Speculative runs.** A straight sequence of stack, local, param, constant, arithmetic and
+//!   comparison instructions inside one bytecode block (a *run*, planned by [`plan_runs`]) is
+//!   translated assuming its operands are small integers, with one test at the end of the run:
+//!   the tag checks are OR-ed together, and so are the range checks of the integer results the
+//!   run leaves behind. Inside the run integers are plain `i64`s that wrap at 64 bits exactly
+//!   like the interpreter's (which boxes the ones beyond 48 bits), so intermediate results need
+//!   no check; only a result the run stores or leaves on the stack must fit a small integer to
+//!   be boxed inline. (A result the run does not use itself, computed from operands with an
+//!   exact `x << 16` form, is computed in that form and branches on overflow right away: a
+//!   loop's `i := i + 1` then costs a shift, an add and a branch, and its re-boxing.) Before
+//!   the test the run only computes (its retains and releases are emitted after it), so when
+//!   the test fails the slow path spills the state the run *started* from and calls
+//!   [`Helper::Resume`], which runs the same instructions with the interpreter's value
+//!   operations and hands back the final state (see [`crate::resume`]). Both paths meet after
+//!   the run (or jump to its successor, when the run ends its bytecode block).
 //! * Reference counts stay exact with compile-time ownership tracking: a stack entry is either
 //!   *owned* (compiled code must release it) or *borrowed* from a param, a constant or a local
 //!   (nothing to do, as long as that local is not overwritten first). Borrowed entries are
@@ -14,12 +30,13 @@
 //!   owns (live stack entries and locals, through a shared chain of cleanup blocks) and returns
 //!   `UNWIND` itself.
 
-use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    self, AbiParam, Block, ExtFuncData, ExternalName, FuncRef, InstBuilder, MemFlagsData,
-    Signature, StackSlot, StackSlotData, StackSlotKind, UserExternalName, types,
+    self, AbiParam, Block, ExtFuncData, ExternalName, FuncRef, InstBuilder, InstructionData,
+    MemFlagsData, Opcode, Signature, StackSlot, StackSlotData, StackSlotKind, UserExternalName,
+    ValueDef, types,
 };
 use cranelift_codegen::isa::TargetFrontendConfig;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
@@ -31,6 +48,7 @@ use tt_vm::value::boxing::{FALSE_BITS, NIL_BITS, TAG_BIGINT, TAG_INT, TAG_SHIFT,
 use tt_vm::value::ops::{Arith, Cmp};
 
 use crate::helpers::{CMP_EQ, CMP_NE, Helper, arith_code, cmp_code};
+use crate::resume::{ROp, ResumeSite};
 
 const I64: ir::Type = types::I64;
 /// Smallest bit pattern of a heap value (boxed int, string, JSON, instance, block).
@@ -38,8 +56,63 @@ const HEAP_MIN: u64 = TAG_BIGINT << TAG_SHIFT;
 /// Bits of the small integer 0.
 const ZERO_BITS: u64 = TAG_INT << TAG_SHIFT;
 
+/// A multiply-rotate hasher (as in rustc) for the translator's maps, whose keys are small
+/// integers (SSA value numbers, constants): much cheaper than SipHash, and the keys are not
+/// attacker-chosen.
+#[derive(Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl FxHasher {
+    fn add(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for FxHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.add(u64::from(*b));
+        }
+    }
+
+    fn write_u8(&mut self, x: u8) {
+        self.add(u64::from(x));
+    }
+
+    fn write_u32(&mut self, x: u32) {
+        self.add(u64::from(x));
+    }
+
+    fn write_u64(&mut self, x: u64) {
+        self.add(x);
+    }
+
+    fn write_usize(&mut self, x: usize) {
+        self.add(x as u64);
+    }
+}
+
+type HashMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<FxHasher>>;
+type HashSet<K> = std::collections::HashSet<K, BuildHasherDefault<FxHasher>>;
+
 /// A declared helper: its function id in the module and its signature.
 pub(crate) type HelperDecl = (FuncId, Signature);
+
+/// What compiled code keeps alive besides the unit: values it borrows beyond the unit's
+/// constants and the descriptors of its resume sites (their addresses are in the code).
+#[derive(Default)]
+pub(crate) struct Keep {
+    /// Borrowed values (the empty strings of `EMPTY`).
+    pub(crate) pool: Vec<Value>,
+    /// Resume sites, boxed so that their addresses (embedded in the code) stay put while the
+    /// vector grows.
+    #[allow(clippy::vec_box)]
+    pub(crate) sites: Vec<Box<ResumeSite>>,
+}
 
 /// Stack depths and block structure, from an abstract interpretation like the verifier's
 /// (§3.4), over reachable instructions only.
@@ -203,6 +276,171 @@ fn is_delegated(i: Ins) -> bool {
     )
 }
 
+/// Instructions that assume small integers and need a check (they only occur inside runs).
+fn is_fallible(i: Ins) -> bool {
+    matches!(
+        i,
+        Ins::Arith(_) | Ins::Neg | Ins::Eq | Ins::Ne | Ins::Cmp(_)
+    )
+}
+
+/// A comparison at `pc` followed by a conditional jump that is not a jump target: translated
+/// as one compare-and-branch. Returns the jump's target and whether it jumps on true.
+fn fused_jump(unit: &CodeUnit, an: &Analysis, pc: usize) -> Option<(usize, bool)> {
+    if !matches!(unit.ins[pc], Ins::Eq | Ins::Ne | Ins::Cmp(_)) {
+        return None;
+    }
+    match unit.ins.get(pc + 1).copied() {
+        Some(Ins::JumpTrue(t)) if !an.block_start[pc + 1] => Some((t as usize, true)),
+        Some(Ins::JumpFalse(t)) if !an.block_start[pc + 1] => Some((t as usize, false)),
+        _ => None,
+    }
+}
+
+/// A speculative run `start..end` (see the module docs).
+struct RunPlan {
+    end: usize,
+    /// Lowest stack depth the run touches (0 when it ends in a fused compare-and-branch, which
+    /// owns every entry).
+    base: usize,
+    /// Locals the run loads or stores, and those it stores.
+    locals: Vec<u8>,
+    stores: Vec<u8>,
+    /// Params the run loads.
+    params: Vec<u8>,
+    /// Deepest stack depth inside the run.
+    top: usize,
+}
+
+/// The runs of a unit.
+struct Plan {
+    /// Runs by first instruction.
+    runs: Vec<Option<RunPlan>>,
+    /// Run instructions whose result the run itself uses ([`mark_consumed`]).
+    consumed: Vec<bool>,
+    /// Value operations on an operand that is certainly not a small integer (a string, float,
+    /// boolean or nil constant pushed right before, as in `x = 'abc'`): speculating would
+    /// always fail, so they call their helper directly and are not part of a run.
+    generic: Vec<bool>,
+}
+
+/// Plans the runs: maximal sequences of run instructions ([`ROp::supports`]) inside a bytecode
+/// block that contain at least one fallible instruction.
+fn plan_runs(unit: &CodeUnit, an: &Analysis) -> Plan {
+    let ins = &unit.ins;
+    let n = ins.len();
+    let mut plans: Vec<Option<RunPlan>> = (0..n).map(|_| None).collect();
+    let mut consumed = vec![false; n];
+    let not_int = |i: Ins| match i {
+        Ins::Const(k) => unit.consts[k as usize].as_small_int().is_none(),
+        Ins::Nil | Ins::True | Ins::False | Ins::Empty => true,
+        _ => false,
+    };
+    let generic: Vec<bool> = (0..n)
+        .map(|pc| is_fallible(ins[pc]) && pc > 0 && !an.block_start[pc] && not_int(ins[pc - 1]))
+        .collect();
+    let in_run = |pc: usize| an.depth[pc].is_some() && ROp::supports(ins[pc]) && !generic[pc];
+    let mut pc = 0;
+    while pc < n {
+        if !in_run(pc) {
+            pc += 1;
+            continue;
+        }
+        let start = pc;
+        let mut end = pc;
+        let mut fallible = false;
+        while end < n && in_run(end) && (end == start || !an.block_start[end]) {
+            fallible |= is_fallible(ins[end]);
+            end += 1;
+        }
+        pc = end;
+        if !fallible {
+            continue;
+        }
+        let mut plan = RunPlan {
+            end,
+            base: an.depth[start].unwrap_or(0),
+            locals: Vec::new(),
+            stores: Vec::new(),
+            params: Vec::new(),
+            top: 0,
+        };
+        for (k, &i) in ins[start..end].iter().enumerate() {
+            let d = an.depth[start + k].unwrap_or(0);
+            let (pops, pushes) = effect(i);
+            plan.base = plan.base.min(d - pops);
+            plan.top = plan.top.max(d).max(d - pops + pushes);
+            match i {
+                Ins::LoadLocal(l) => plan.locals.push(l),
+                Ins::StoreLocal(l) => {
+                    plan.locals.push(l);
+                    plan.stores.push(l);
+                }
+                Ins::LoadParam(p) => plan.params.push(p),
+                _ => {}
+            }
+        }
+        if fused_jump(unit, an, end - 1).is_some() {
+            plan.base = 0;
+        }
+        for v in [&mut plan.locals, &mut plan.stores, &mut plan.params] {
+            v.sort_unstable();
+            v.dedup();
+        }
+        mark_consumed(&ins[start..end], start, &mut consumed);
+        plans[start] = Some(plan);
+    }
+    Plan {
+        runs: plans,
+        consumed,
+        generic,
+    }
+}
+
+/// Marks the arithmetic instructions of a run (`run`, starting at `start`) whose result a later
+/// arithmetic or comparison instruction of the same run uses (through the stack or locals).
+fn mark_consumed(run: &[Ins], start: usize, consumed: &mut [bool]) {
+    // Producer (instruction index) of each stack entry and local; `None`: from outside.
+    let mut stack: Vec<Option<usize>> = Vec::new();
+    let mut locals: HashMap<u8, Option<usize>> = HashMap::default();
+    let pop = |s: &mut Vec<Option<usize>>| s.pop().flatten();
+    for (k, &i) in run.iter().enumerate() {
+        match i {
+            Ins::Pop => {
+                pop(&mut stack);
+            }
+            Ins::Dup => {
+                let v = stack.last().copied().flatten();
+                stack.push(v);
+            }
+            Ins::Swap => {
+                let (b, a) = (pop(&mut stack), pop(&mut stack));
+                stack.extend([b, a]);
+            }
+            Ins::Rot => {
+                let (c, b, a) = (pop(&mut stack), pop(&mut stack), pop(&mut stack));
+                stack.extend([b, c, a]);
+            }
+            Ins::LoadLocal(l) => stack.push(locals.get(&l).copied().flatten()),
+            Ins::StoreLocal(l) => {
+                let v = pop(&mut stack);
+                locals.insert(l, v);
+            }
+            Ins::Arith(_) | Ins::Neg | Ins::Eq | Ins::Ne | Ins::Cmp(_) => {
+                for _ in 0..effect(i).0 {
+                    if let Some(j) = pop(&mut stack) {
+                        consumed[j] = true;
+                    }
+                }
+                let produces = matches!(i, Ins::Arith(_) | Ins::Neg);
+                stack.push(produces.then_some(start + k));
+            }
+            Ins::Nop => {}
+            _ => stack.push(None),
+        }
+    }
+}
+
 /// What the translator knows about an SSA value.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Fact {
@@ -226,17 +464,20 @@ enum Src {
 }
 
 /// Builds the IR of `unit` into `func` (whose signature must already be the entry signature).
-/// Values the code borrows beyond the unit's own constants are pushed to `pool`, which must be
-/// kept alive as long as the code can run.
+/// Values and resume sites the code refers to are added to `keep`, which must be kept alive as
+/// long as the code can run. With `display`, resume sites are numbered instead of addressed
+/// (for stable IR text; such IR must not be compiled).
 pub(crate) fn build(
     func: &mut ir::Function,
     fctx: &mut FunctionBuilderContext,
     unit: &CodeUnit,
     helpers: &[HelperDecl],
-    pool: &mut Vec<Value>,
+    keep: &mut Keep,
     target: TargetFrontendConfig,
+    display: bool,
 ) -> Result<(), String> {
     let an = analyse(unit)?;
+    let plan = plan_runs(unit, &an);
     let mut b = FunctionBuilder::new(func, fctx);
     let entry = b.create_block();
     b.append_block_params_for_function_params(entry);
@@ -253,24 +494,27 @@ pub(crate) fn build(
             used_params[p as usize] = true;
         }
     }
-    let mut facts = HashMap::new();
+    let mut facts = HashMap::default();
     let nil = b.ins().iconst(I64, NIL_BITS as i64);
     facts.insert(nil, Fact::Imm);
     let mut params = Vec::with_capacity(unit.param_count);
+    // Params never change: their `<< 16` (what integer code uses) is computed once, here.
+    let mut entry_shifted = HashMap::default();
+    let sixteen = b.ins().iconst(I64, 16);
     for (p, used) in used_params.iter().enumerate() {
         let v = if *used {
-            b.ins().load(
+            let v = b.ins().load(
                 I64,
                 MemFlagsData::trusted().with_readonly(),
                 pptr,
                 (p * 8) as i32,
-            )
+            );
+            entry_shifted.insert(v, b.ins().ishl(v, sixteen));
+            v
         } else {
             nil
         };
-        let var = b.declare_var(I64);
-        b.def_var(var, v);
-        params.push(var);
+        params.push(v);
     }
     let mut locals = Vec::with_capacity(unit.local_count);
     for _ in 0..unit.local_count {
@@ -279,76 +523,89 @@ pub(crate) fn build(
         locals.push(var);
     }
     let stack: Vec<Variable> = (0..an.max_depth).map(|_| b.declare_var(I64)).collect();
-    let slot = (an.max_vals > 0).then(|| {
-        b.create_sized_stack_slot(StackSlotData::new(
-            StackSlotKind::ExplicitSlot,
-            (an.max_vals * 8) as u32,
-            3,
-        ))
-    });
 
     let mut t = Tx {
         b,
         unit,
         helpers,
-        imported: HashMap::new(),
+        imported: HashMap::default(),
         ctx,
         params,
         locals,
         stack,
         st: Vec::new(),
         facts,
-        guarded: HashSet::new(),
+        guarded: HashSet::default(),
         blocks: vec![None; unit.ins.len()],
         cleanup: Vec::new(),
-        slot,
+        return_local: HashMap::default(),
+        slot: None,
+        slot_words: an.max_vals,
         terminated: false,
-        pool,
+        keep,
+        display,
         an: &an,
-        generic: false,
-        pending: Vec::new(),
-        generic_start: None,
-        resume_blocks: HashMap::new(),
+        plan: &plan,
+        spec: None,
+        unboxed: HashSet::default(),
+        exact: HashSet::default(),
+        consts: HashMap::default(),
+        shifted: HashMap::default(),
+        payloads: HashMap::default(),
+        entry_shifted,
     };
     t.translate()?;
     t.finish_cleanup();
+    if let Some(slot) = t.slot {
+        t.b.func.sized_stack_slots[slot].size = (t.slot_words * 8) as u32;
+    }
     t.b.seal_all_blocks();
     t.b.finalize(target);
     Ok(())
 }
 
-/// The slow path of an instruction translated in fast mode, emitted once the fast copy of its
-/// bytecode block is finished: calls `helper` and continues in the generic copy at `resume`.
-struct Pending {
-    slow: Block,
-    helper: Helper,
-    code: Option<i64>,
-    operands: Vec<(ir::Value, Src)>,
-    /// Stack index of the result.
-    depth: usize,
-    /// Instruction where the generic copy resumes.
-    resume: usize,
-    /// Checked values before the operation (what the slow path may assume).
-    before: HashSet<ir::Value>,
+/// The state of the speculative run being translated.
+struct Spec {
+    start: usize,
+    end: usize,
+    base: usize,
+    /// Where the run's exits jump directly (target instruction, JUMP consumed) when the run
+    /// ends its bytecode block.
+    thread: Option<(usize, usize)>,
+    /// Values at the start of the run: the params and locals it uses, and the stack entries
+    /// from `base` up.
+    params: Vec<(u8, ir::Value)>,
+    locals: Vec<(u8, ir::Value)>,
+    /// Locals the run stores to.
+    stores: Vec<u8>,
+    stack: Vec<(ir::Value, Src)>,
+    /// Deepest stack depth inside the run.
+    top: usize,
+    /// OR of `value ^ (TAG_INT << 48)` over the values assumed to be small integers.
+    tags: Option<ir::Value>,
+    /// The slow path, once an overflow check branches to it.
+    slow: Option<Block>,
+    /// Retains and releases, emitted once the run's check passed.
+    deferred: Vec<(ir::Value, Helper)>,
+    /// Checked values before the run.
+    guarded: HashSet<ir::Value>,
 }
 
-/// The translator. Each bytecode basic block is translated twice when needed:
-///
-/// * a **fast** copy, in which an operation whose operands passed the small-integer check (or
-///   whose result did not overflow) simply continues, *knowing* those values are small
-///   integers (so later checks, retains and releases of them disappear);
-/// * a **generic** copy, entered from the slow paths of the fast copy at the instruction after
-///   the operation that left the fast path, in which every operation merges its fast and slow
-///   paths and nothing is assumed.
-///
-/// Both copies end by jumping to the same successor blocks, so the code grows at most twofold.
+/// The locals and stack entries (by depth) a run changed.
+struct Changed {
+    locals: Vec<u8>,
+    stack: Vec<usize>,
+}
+
+/// The translator.
 struct Tx<'a, 'f> {
     b: FunctionBuilder<'f>,
     unit: &'a CodeUnit,
     helpers: &'a [HelperDecl],
     imported: HashMap<usize, FuncRef>,
     ctx: ir::Value,
-    params: Vec<Variable>,
+    /// The params' values (loaded in the entry block; params never change).
+    params: Vec<ir::Value>,
     locals: Vec<Variable>,
     /// Operand stack variables by depth.
     stack: Vec<Variable>,
@@ -357,32 +614,77 @@ struct Tx<'a, 'f> {
     /// What is known about values by construction (constants, boxed fast results, booleans):
     /// true wherever the value is used.
     facts: HashMap<ir::Value, Fact>,
-    /// Values known to be small integers because a dominating check passed (scoped: restored
-    /// after merges, cleared at block starts).
+    /// Values known to be small integers because a dominating check passed (or, inside a run,
+    /// is assumed to pass).
     guarded: HashSet<ir::Value>,
     blocks: Vec<Option<Block>>,
     /// Cleanup chain: `cleanup[k]` releases stack entries `k-1 … 0`, then the locals, then
     /// returns its block parameter.
     cleanup: Vec<Block>,
+    /// Exits returning local `l`'s value: release the other locals, return the parameter.
+    return_local: HashMap<u8, Block>,
+    /// Scratch buffer for delegated operands and resume state, `slot_words` words.
     slot: Option<StackSlot>,
+    slot_words: usize,
     terminated: bool,
-    pool: &'a mut Vec<Value>,
+    keep: &'a mut Keep,
+    display: bool,
     an: &'a Analysis,
-    /// Translating the generic copy of the current bytecode block.
-    generic: bool,
-    /// Slow paths of the fast copy of the current bytecode block.
-    pending: Vec<Pending>,
-    /// Where the generic copy starts: instruction, stack state and checked values there.
-    generic_start: Option<(usize, Vec<Src>, HashSet<ir::Value>)>,
-    /// Entry blocks of the generic copy, by instruction.
-    resume_blocks: HashMap<usize, Block>,
+    plan: &'a Plan,
+    spec: Option<Spec>,
+    /// Integer results of the current run (not values: boxed when the run's check passed):
+    /// `unboxed` holds `i64`s (the interpreter's integers wrap at 64 bits), `exact` holds
+    /// `x << 16` for results already checked to fit a small integer.
+    unboxed: HashSet<ir::Value>,
+    exact: HashSet<ir::Value>,
+    /// Per-block caches: constants, `v << 16` and the integer of small integers.
+    consts: HashMap<u64, ir::Value>,
+    shifted: HashMap<ir::Value, ir::Value>,
+    payloads: HashMap<ir::Value, ir::Value>,
+    /// `p << 16` of the params, computed in the entry block (valid everywhere).
+    entry_shifted: HashMap<ir::Value, ir::Value>,
 }
 
 impl Tx<'_, '_> {
     // ----- small utilities ---------------------------------------------------------------
 
     fn iconst(&mut self, bits: u64) -> ir::Value {
-        self.b.ins().iconst(I64, bits as i64)
+        if let Some(v) = self.consts.get(&bits) {
+            return *v;
+        }
+        let v = self.b.ins().iconst(I64, bits as i64);
+        self.consts.insert(bits, v);
+        v
+    }
+
+    fn icmp_c(&mut self, cc: IntCC, v: ir::Value, imm: i64) -> ir::Value {
+        let k = self.iconst(imm as u64);
+        self.b.ins().icmp(cc, v, k)
+    }
+
+    fn ushr_c(&mut self, v: ir::Value, imm: i64) -> ir::Value {
+        let k = self.iconst(imm as u64);
+        self.b.ins().ushr(v, k)
+    }
+
+    fn sshr_c(&mut self, v: ir::Value, imm: i64) -> ir::Value {
+        let k = self.iconst(imm as u64);
+        self.b.ins().sshr(v, k)
+    }
+
+    fn ishl_c(&mut self, v: ir::Value, imm: i64) -> ir::Value {
+        let k = self.iconst(imm as u64);
+        self.b.ins().ishl(v, k)
+    }
+
+    fn bor_c(&mut self, v: ir::Value, imm: i64) -> ir::Value {
+        let k = self.iconst(imm as u64);
+        self.b.ins().bor(v, k)
+    }
+
+    fn rotr_c(&mut self, v: ir::Value, imm: i64) -> ir::Value {
+        let k = self.iconst(imm as u64);
+        self.b.ins().rotr(v, k)
     }
 
     fn import(&mut self, h: Helper) -> FuncRef {
@@ -415,18 +717,23 @@ impl Tx<'_, '_> {
         self.b.inst_results(inst).first().copied()
     }
 
-    /// Calls a value helper: `[code,] operands…, owned mask`. The helper consumes the operands
-    /// compiled code owns and borrows the others.
-    fn value_call(
+    /// Calls a value helper: `operands…, owned mask`. The helper consumes the operands compiled
+    /// code owns and borrows the others.
+    fn value_call(&mut self, h: Helper, operands: &[(ir::Value, Src)]) -> ir::Value {
+        self.coded_call(h, None, operands)
+    }
+
+    /// [`Tx::value_call`] with an operation code first (`arith`, `compare`).
+    fn coded_call(
         &mut self,
         h: Helper,
         code: Option<i64>,
         operands: &[(ir::Value, Src)],
     ) -> ir::Value {
-        let mut args: Vec<ir::Value> = code
-            .map(|c| self.b.ins().iconst(I64, c))
-            .into_iter()
-            .collect();
+        let mut args = Vec::with_capacity(operands.len() + 2);
+        if let Some(c) = code {
+            args.push(self.iconst(c as u64));
+        }
         let mut mask = 0u64;
         for (i, (v, s)) in operands.iter().enumerate() {
             args.push(*v);
@@ -444,8 +751,16 @@ impl Tx<'_, '_> {
         self.b.create_block()
     }
 
-    fn switch_sealed(&mut self, blk: Block) {
+    /// Continues in `blk` (the per-block caches start empty).
+    fn switch(&mut self, blk: Block) {
         self.b.switch_to_block(blk);
+        self.consts.clear();
+        self.shifted.clear();
+        self.payloads.clear();
+    }
+
+    fn switch_sealed(&mut self, blk: Block) {
+        self.switch(blk);
         self.b.seal_block(blk);
     }
 
@@ -460,12 +775,22 @@ impl Tx<'_, '_> {
 
     fn is_int(&self, v: ir::Value) -> bool {
         let v = self.canon(v);
-        self.facts.get(&v) == Some(&Fact::Int) || self.guarded.contains(&v)
+        self.facts.get(&v) == Some(&Fact::Int)
+            || self.guarded.contains(&v)
+            || self.unboxed.contains(&v)
+            || self.exact.contains(&v)
+    }
+
+    fn is_unboxed(&self, v: ir::Value) -> bool {
+        self.unboxed.contains(&self.canon(v))
     }
 
     fn is_imm(&self, v: ir::Value) -> bool {
         let v = self.canon(v);
-        self.facts.contains_key(&v) || self.guarded.contains(&v)
+        self.facts.contains_key(&v)
+            || self.guarded.contains(&v)
+            || self.unboxed.contains(&v)
+            || self.exact.contains(&v)
     }
 
     fn top(&mut self) -> ir::Value {
@@ -485,19 +810,39 @@ impl Tx<'_, '_> {
         (v, src)
     }
 
+    /// The scratch buffer, at least `words` words long.
+    fn buffer(&mut self, words: usize) -> StackSlot {
+        self.slot_words = self.slot_words.max(words);
+        match self.slot {
+            Some(s) => s,
+            None => {
+                // The size is set once translation is done (`slot_words`).
+                let s = self.b.create_sized_stack_slot(StackSlotData::new(
+                    StackSlotKind::ExplicitSlot,
+                    0,
+                    3,
+                ));
+                self.slot = Some(s);
+                s
+            }
+        }
+    }
+
     // ----- reference counting ------------------------------------------------------------
 
-    /// Calls `h` (retain or release) on `v` if it is a heap value.
+    /// Calls `h` (retain or release) on `v` if it is a heap value. Inside a run the call is
+    /// deferred until the run's check passed.
     fn heap_call(&mut self, v: ir::Value, h: Helper) {
         if self.is_imm(v) {
             return;
         }
+        if let Some(spec) = &mut self.spec {
+            spec.deferred.push((v, h));
+            return;
+        }
         let call = self.new_block();
         let cont = self.new_block();
-        let heap = self
-            .b
-            .ins()
-            .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, v, HEAP_MIN as i64);
+        let heap = self.icmp_c(IntCC::UnsignedGreaterThanOrEqual, v, HEAP_MIN as i64);
         self.b.ins().brif(heap, call, &[], cont, &[]);
         self.b.set_cold_block(call);
         self.switch_sealed(call);
@@ -570,11 +915,36 @@ impl Tx<'_, '_> {
         self.terminated = true;
     }
 
+    /// Returns the top of the stack. A value borrowed from a local, with nothing else left on
+    /// the stack, takes over the local's count (instead of a retain now and a release in the
+    /// cleanup).
+    fn return_top(&mut self) {
+        let (v, s) = self.pop();
+        if let Src::Local(l) = s
+            && self.st.is_empty()
+        {
+            let blk = match self.return_local.get(&l) {
+                Some(b) => *b,
+                None => {
+                    let b = self.new_block();
+                    self.b.append_block_param(b, I64);
+                    self.return_local.insert(l, b);
+                    b
+                }
+            };
+            self.b.ins().jump(blk, &[v.into()]);
+            self.terminated = true;
+            return;
+        }
+        let v = self.own_value(v, s);
+        self.exit(v);
+    }
+
     /// After a helper that may unwind: if `r` is UNWIND, leave the activation.
     fn check_unwind(&mut self, r: ir::Value) {
         let fail = self.new_block();
         let cont = self.new_block();
-        let is_unwind = self.b.ins().icmp_imm_u(IntCC::Equal, r, UNWIND as i64);
+        let is_unwind = self.icmp_c(IntCC::Equal, r, UNWIND as i64);
         self.b.ins().brif(is_unwind, fail, &[], cont, &[]);
         self.b.set_cold_block(fail);
         self.switch_sealed(fail);
@@ -585,6 +955,20 @@ impl Tx<'_, '_> {
 
     fn finish_cleanup(&mut self) {
         self.guarded.clear();
+        let mut keeping: Vec<(u8, Block)> =
+            self.return_local.iter().map(|(l, b)| (*l, *b)).collect();
+        keeping.sort_unstable_by_key(|(l, _)| *l);
+        for (kept, blk) in keeping {
+            self.switch_sealed(blk);
+            let ret = self.b.block_params(blk)[0];
+            for l in 0..self.locals.len() {
+                if l != kept as usize {
+                    let v = self.b.use_var(self.locals[l]);
+                    self.release(v);
+                }
+            }
+            self.b.ins().return_(&[ret]);
+        }
         for k in (0..self.cleanup.len()).rev() {
             let blk = self.cleanup[k];
             self.switch_sealed(blk);
@@ -629,7 +1013,7 @@ impl Tx<'_, '_> {
             };
             if self.an.block_start[pc] {
                 let blk = self.block_at(pc);
-                self.b.switch_to_block(blk);
+                self.switch(blk);
                 if !self.an.loop_head[pc] {
                     self.b.seal_block(blk);
                 }
@@ -638,11 +1022,8 @@ impl Tx<'_, '_> {
                 return Err(format!("instruction {pc} is reachable but starts no block"));
             }
             self.st = vec![Src::Owned; depth];
-            self.generic = false;
             self.terminated = false;
-            let end = self.run(pc);
-            self.flush_slow_paths();
-            pc = end;
+            pc = self.run(pc);
         }
         Ok(())
     }
@@ -653,88 +1034,382 @@ impl Tx<'_, '_> {
         let n = self.unit.ins.len();
         let first = pc;
         loop {
-            if pc != first || self.generic {
-                if pc >= n || self.an.block_start[pc] {
-                    debug_assert!(pc < n, "the last instruction (End) is a terminator");
-                    self.own_all();
-                    let blk = self.block_at(pc);
-                    self.b.ins().jump(blk, &[]);
-                    self.terminated = true;
-                    return pc;
-                }
-                if self.generic
-                    && pc != first
-                    && let Some(&blk) = self.resume_blocks.get(&pc)
-                {
-                    self.b.ins().jump(blk, &[]);
-                    self.switch_sealed(blk);
-                }
+            if pc != first && (pc >= n || self.an.block_start[pc]) {
+                debug_assert!(pc < n, "the last instruction (End) is a terminator");
+                debug_assert!(self.spec.is_none(), "runs end at block starts");
+                self.own_all();
+                let blk = self.block_at(pc);
+                self.b.ins().jump(blk, &[]);
+                self.terminated = true;
+                return pc;
+            }
+            if self.spec.is_none() && self.plan.runs[pc].is_some() {
+                self.begin_run(pc);
             }
             pc += self.ins(pc);
             if self.terminated {
+                debug_assert!(self.spec.is_none(), "only a fused branch ends a run");
                 return pc;
+            }
+            if self.spec.as_ref().is_some_and(|s| s.end == pc) {
+                pc += self.end_run();
+                if self.terminated {
+                    return pc;
+                }
             }
         }
     }
 
-    /// After the fast copy of a bytecode block: emits its slow paths, then the generic copy they
-    /// continue in.
-    fn flush_slow_paths(&mut self) {
-        if self.pending.is_empty() {
-            return;
-        }
-        for p in std::mem::take(&mut self.pending) {
-            self.switch_sealed(p.slow);
-            self.guarded = p.before;
-            let r = self.value_call(p.helper, p.code, &p.operands);
-            self.b.def_var(self.stack[p.depth], r);
-            let resume = self.resume_blocks[&p.resume];
-            self.b.ins().jump(resume, &[]);
-        }
-        let (pc, st, guarded) = self
-            .generic_start
-            .take()
-            .expect("slow paths imply a generic copy");
-        self.generic = true;
-        self.st = st;
-        self.guarded = guarded;
-        self.terminated = false;
-        let blk = self.resume_blocks[&pc];
-        self.switch_sealed(blk);
-        self.run(pc);
-        self.resume_blocks.clear();
-        self.generic = false;
-    }
+    // ----- speculative runs ------------------------------------------------------------------
 
-    /// In the fast copy, after pushing an operation's fast result: registers its slow path
-    /// (entered from `slow`), which continues in the generic copy at `pc + 1`. `before` are the
-    /// facts that held before the operation.
-    fn defer(
-        &mut self,
-        pc: usize,
-        slow: Block,
-        helper: Helper,
-        code: Option<i64>,
-        operands: Vec<(ir::Value, Src)>,
-        before: HashSet<ir::Value>,
-    ) {
-        let resume = pc + 1;
-        let blk = self.new_block();
-        self.resume_blocks.insert(resume, blk);
-        if self.generic_start.is_none() {
-            self.generic_start = Some((resume, self.st.clone(), before.clone()));
+    /// Starts the run planned at `pc`: records the state the slow path restarts from.
+    fn begin_run(&mut self, pc: usize) {
+        let plans = self.plan;
+        let plan = plans.runs[pc].as_ref().expect("planned run");
+        // A run that ends where its bytecode block does (at a block start or a JUMP) leaves
+        // through its exits directly; they own every stack entry first.
+        let thread = match self.unit.ins[plan.end] {
+            _ if self.an.block_start[plan.end] => Some((plan.end, 0)),
+            Ins::Jump(t) => Some((t as usize, 1)),
+            _ => None,
+        };
+        // The slow path must see every entry whose ownership the fast path changes: those
+        // borrowed from a local the run stores to, and with `thread` all borrowed ones.
+        let mut base = plan.base.min(self.st.len());
+        if let Some(d) = self.st.iter().position(|s| match s {
+            Src::Owned => false,
+            Src::Local(l) => thread.is_some() || plan.stores.contains(l),
+            Src::Fixed => thread.is_some(),
+        }) {
+            base = base.min(d);
         }
-        let depth = self.st.len() - 1;
-        self.pending.push(Pending {
-            slow,
-            helper,
-            code,
-            operands,
-            depth,
-            resume,
-            before,
+        let params = plan
+            .params
+            .iter()
+            .map(|&p| (p, self.params[p as usize]))
+            .collect();
+        let locals = plan
+            .locals
+            .iter()
+            .map(|&l| (l, self.b.use_var(self.locals[l as usize])))
+            .collect();
+        let stack = (base..self.st.len())
+            .map(|d| (self.b.use_var(self.stack[d]), self.st[d]))
+            .collect();
+        self.spec = Some(Spec {
+            start: pc,
+            end: plan.end,
+            base,
+            thread,
+            params,
+            locals,
+            stores: plan.stores.clone(),
+            stack,
+            top: plan.top,
+            tags: None,
+            slow: None,
+            deferred: Vec::new(),
+            guarded: self.guarded.clone(),
         });
     }
+
+    fn spec(&mut self) -> &mut Spec {
+        self.spec
+            .as_mut()
+            .expect("fallible instructions only occur in runs")
+    }
+
+    /// Assumes every value in `vs` is a small integer (checked at the end of the run).
+    fn guard_ints(&mut self, vs: &[ir::Value]) {
+        for &v in vs {
+            if self.is_int(v) {
+                continue;
+            }
+            let tag = self.iconst(ZERO_BITS);
+            let x = self.b.ins().bxor(v, tag);
+            let prev = self.spec().tags;
+            let acc = match prev {
+                Some(a) => self.b.ins().bor(a, x),
+                None => x,
+            };
+            self.spec().tags = Some(acc);
+            let v = self.canon(v);
+            self.guarded.insert(v);
+        }
+    }
+
+    /// Leaves the run for its slow path when `overflow` is set.
+    fn bail_if(&mut self, overflow: ir::Value) {
+        let slow = match self.spec().slow {
+            Some(b) => b,
+            None => {
+                let b = self.b.create_block();
+                self.spec().slow = Some(b);
+                b
+            }
+        };
+        let cont = self.b.create_block();
+        self.b.ins().brif(overflow, slow, &[], cont, &[]);
+        // `cont` is dominated by the current block: the per-block caches stay valid.
+        self.b.switch_to_block(cont);
+        self.b.seal_block(cont);
+    }
+
+    /// The run's check, non-zero when it must be redone by the slow path: a value it assumed
+    /// to be a small integer is not, or an integer result it leaves behind (in a local or on
+    /// the stack) does not fit a small integer. Returns the check (`None`: nothing can fail)
+    /// and the results to box once it passed, as `(variable, result << 16)`.
+    fn check_run(&mut self, spec: &Spec) -> (Option<ir::Value>, Vec<(Variable, ir::Value)>) {
+        let vars: Vec<Variable> = spec
+            .stores
+            .iter()
+            .map(|&l| self.locals[l as usize])
+            .chain((spec.base..self.st.len()).map(|d| self.stack[d]))
+            .collect();
+        let mut shifted: HashMap<ir::Value, ir::Value> = HashMap::default();
+        let mut boxes = Vec::new();
+        let mut range: Option<ir::Value> = None;
+        for var in vars {
+            let v = self.b.use_var(var);
+            let v = self.canon(v);
+            if self.exact.contains(&v) {
+                boxes.push((var, v));
+                continue;
+            }
+            if !self.unboxed.contains(&v) {
+                continue;
+            }
+            let s = match shifted.get(&v) {
+                Some(s) => *s,
+                None => {
+                    // Fits 48 bits: shifting out the top 16 bits and back loses nothing.
+                    let s = self.ishl_c(v, 16);
+                    let back = self.sshr_c(s, 16);
+                    let lost = self.b.ins().bxor(back, v);
+                    range = Some(match range {
+                        Some(r) => self.b.ins().bor(r, lost),
+                        None => lost,
+                    });
+                    shifted.insert(v, s);
+                    s
+                }
+            };
+            boxes.push((var, s));
+        }
+        let tags = spec.tags.map(|t| self.ushr_c(t, TAG_SHIFT as i64));
+        let failed = match (tags, range) {
+            (Some(t), Some(r)) => Some(self.b.ins().bor(t, r)),
+            (t, r) => t.or(r),
+        };
+        (failed, boxes)
+    }
+
+    /// The locals and stack entries whose value the run changed (the slow path reloads them).
+    fn changed(&mut self, spec: &Spec) -> Changed {
+        let stack = (spec.base..self.st.len())
+            .filter(|&d| {
+                let now = self.b.use_var(self.stack[d]);
+                spec.stack
+                    .get(d - spec.base)
+                    .is_none_or(|(v, _)| self.canon(*v) != self.canon(now))
+            })
+            .collect();
+        Changed {
+            locals: spec.stores.clone(),
+            stack,
+        }
+    }
+
+    /// Once the run's check passed: boxes the small-integer results it left in locals and
+    /// stack entries, and emits its deferred retains and releases.
+    fn finish_fast(&mut self, spec: &Spec, boxes: Vec<(Variable, ir::Value)>) {
+        let mut boxed: HashMap<ir::Value, ir::Value> = HashMap::default();
+        for (var, s) in boxes {
+            let r = match boxed.get(&s) {
+                Some(r) => *r,
+                None => {
+                    let t = self.bor_c(s, TAG_INT as i64);
+                    let r = self.rotr_c(t, 16);
+                    self.shifted.insert(r, s);
+                    self.facts.insert(r, Fact::Int);
+                    boxed.insert(s, r);
+                    r
+                }
+            };
+            self.b.def_var(var, r);
+        }
+        self.unboxed.clear();
+        self.exact.clear();
+        for &(v, h) in &spec.deferred {
+            self.heap_call(v, h);
+        }
+    }
+
+    /// Tests the run's check and continues on its fast path, with the results boxed and the
+    /// deferred retains and releases emitted. Returns the slow path's block (entered when the
+    /// check fails) and what the run changed, or `None` when nothing can fail.
+    fn test_run(&mut self, spec: &Spec) -> Option<(Block, Changed)> {
+        let (failed, boxes) = self.check_run(spec);
+        if failed.is_none() && spec.slow.is_none() {
+            self.finish_fast(spec, boxes);
+            return None;
+        }
+        let changed = self.changed(spec);
+        let slow = spec.slow.unwrap_or_else(|| self.b.create_block());
+        let ok = self.new_block();
+        match failed {
+            Some(f) => self.b.ins().brif(f, slow, &[], ok, &[]),
+            None => self.b.ins().jump(ok, &[]),
+        };
+        self.switch_sealed(ok);
+        self.finish_fast(spec, boxes);
+        Some((slow, changed))
+    }
+
+    /// Ends the run at its planned end: on failure, re-executes it through [`Helper::Resume`].
+    /// Both paths continue in one block, or (`Spec::thread`) jump to the run's successor
+    /// directly. Returns the instructions consumed beyond the run (a JUMP taken directly).
+    fn end_run(&mut self) -> usize {
+        let spec = self.spec.take().expect("active run");
+        let Some((slow, changed)) = self.test_run(&spec) else {
+            return 0;
+        };
+        let (next, keep) = match spec.thread {
+            Some((t, _)) => {
+                self.own_all();
+                (self.block_at(t), Vec::new())
+            }
+            None => {
+                // Booleans and immediates stay so on the slow path; small integers may not.
+                let keep: Vec<(usize, Fact)> = (spec.base..self.st.len())
+                    .filter_map(|d| {
+                        let v = self.b.use_var(self.stack[d]);
+                        self.fact(v).filter(|f| *f != Fact::Int).map(|f| (d, f))
+                    })
+                    .collect();
+                (self.new_block(), keep)
+            }
+        };
+        self.b.ins().jump(next, &[]);
+        self.b.set_cold_block(slow);
+        self.switch_sealed(slow);
+        self.guarded = spec.guarded.clone();
+        self.resume(&spec, spec.end, &changed, false);
+        self.b.ins().jump(next, &[]);
+        if let Some((_, consumed)) = spec.thread {
+            self.terminated = true;
+            return consumed;
+        }
+        self.switch_sealed(next);
+        self.guarded = spec.guarded;
+        for (d, f) in keep {
+            let v = self.b.use_var(self.stack[d]);
+            let v = self.canon(v);
+            self.facts.insert(v, f);
+        }
+        0
+    }
+
+    /// Ends a run with its fused compare-and-branch: the fast path branches on `c`, the slow
+    /// path on the boolean the resumed run leaves on top of the stack.
+    fn end_run_branch(&mut self, c: ir::Value, on_true: bool, t: usize, jump_pc: usize) {
+        let spec = self.spec.take().expect("active run");
+        let Some((slow, changed)) = self.test_run(&spec) else {
+            self.cond_jump(c, on_true, t, jump_pc);
+            return;
+        };
+        self.cond_jump(c, on_true, t, jump_pc);
+        self.b.set_cold_block(slow);
+        self.switch_sealed(slow);
+        self.guarded = spec.guarded.clone();
+        let r = self
+            .resume(&spec, jump_pc, &changed, true)
+            .expect("the comparison's result");
+        let c = self.icmp_c(IntCC::Equal, r, TRUE_BITS as i64);
+        self.cond_jump(c, on_true, t, jump_pc);
+    }
+
+    /// The slow path of a run: spills its starting state, calls [`Helper::Resume`] to execute
+    /// `spec.start..stop`, and reloads the `changed` locals and stack entries. With `extra`,
+    /// the helper leaves one more entry on top of the stack (the boolean of a fused
+    /// comparison), which is returned instead of being pushed.
+    fn resume(
+        &mut self,
+        spec: &Spec,
+        stop: usize,
+        changed: &Changed,
+        extra: bool,
+    ) -> Option<ir::Value> {
+        let np = spec.params.len();
+        let nl = spec.locals.len();
+        let local_slot = |l: u8| {
+            spec.locals
+                .iter()
+                .position(|(x, _)| *x == l)
+                .expect("run local")
+        };
+        let param_slot = |p: u8| {
+            spec.params
+                .iter()
+                .position(|(x, _)| *x == p)
+                .expect("run param")
+        };
+        let ops: Box<[ROp]> = (spec.start..stop)
+            .filter_map(|pc| {
+                ROp::from_ins(
+                    self.unit.ins[pc],
+                    &self.unit.consts[..],
+                    local_slot,
+                    param_slot,
+                )
+            })
+            .collect();
+        let depth = self.st.len();
+        let site = Box::new(ResumeSite {
+            ops,
+            params: np,
+            locals: nl,
+            in_owned: spec.stack.iter().map(|(_, s)| *s == Src::Owned).collect(),
+            out_owned: (spec.base..depth)
+                .map(|d| self.st[d] == Src::Owned)
+                .chain(extra.then_some(true))
+                .collect(),
+            stack: spec.top - spec.base,
+        });
+        let slot = self.buffer(site.words());
+        let addr = self.b.ins().stack_addr(I64, slot, 0);
+        let stored = spec.params.iter().chain(&spec.locals).map(|(_, v)| *v);
+        for (w, v) in stored.chain(spec.stack.iter().map(|(v, _)| *v)).enumerate() {
+            self.b
+                .ins()
+                .store(MemFlagsData::trusted(), v, addr, (w * 8) as i32);
+        }
+        let site_ref = if self.display {
+            self.keep.sites.len() as u64
+        } else {
+            &*site as *const ResumeSite as u64
+        };
+        self.keep.sites.push(site);
+        let site_v = self.iconst(site_ref);
+        self.call(Helper::Resume, &[site_v, addr]);
+        let flags = MemFlagsData::trusted();
+        for &l in &changed.locals {
+            let off = (np + local_slot(l)) * 8;
+            let v = self.b.ins().load(I64, flags, addr, off as i32);
+            self.b.def_var(self.locals[l as usize], v);
+        }
+        for &d in &changed.stack {
+            let off = (np + nl + d - spec.base) * 8;
+            let v = self.b.ins().load(I64, flags, addr, off as i32);
+            self.b.def_var(self.stack[d], v);
+        }
+        extra.then(|| {
+            let off = (np + nl + depth - spec.base) * 8;
+            self.b.ins().load(I64, flags, addr, off as i32)
+        })
+    }
+
+    // ----- instructions ----------------------------------------------------------------------
 
     /// Translates the instruction at `pc`; returns how many instructions it consumed.
     fn ins(&mut self, pc: usize) -> usize {
@@ -779,7 +1454,7 @@ impl Tx<'_, '_> {
             Ins::Empty => {
                 let v = Value::empty_string();
                 let bits = v.bits();
-                self.pool.push(v);
+                self.keep.pool.push(v);
                 self.push_const(bits);
             }
             Ins::LoadLocal(l) => {
@@ -799,9 +1474,10 @@ impl Tx<'_, '_> {
                 self.b.def_var(self.locals[l as usize], v);
             }
             Ins::LoadParam(p) => {
-                let v = self.b.use_var(self.params[p as usize]);
+                let v = self.params[p as usize];
                 self.push(v, Src::Fixed);
             }
+            _ if self.plan.generic[pc] => return self.generic_op(pc, i),
             Ins::Arith(op) => self.arith(pc, op),
             Ins::Neg => self.neg(pc),
             Ins::Eq | Ins::Ne | Ins::Cmp(_) => return self.compare(pc, i),
@@ -827,12 +1503,12 @@ impl Tx<'_, '_> {
             Ins::Concat => {
                 let (y, sy) = self.pop();
                 let (x, sx) = self.pop();
-                let r = self.value_call(Helper::Concat, None, &[(x, sx), (y, sy)]);
+                let r = self.value_call(Helper::Concat, &[(x, sx), (y, sy)]);
                 self.push(r, Src::Owned);
             }
             Ins::Strlen => {
                 let (x, sx) = self.pop();
-                let r = self.value_call(Helper::Strlen, None, &[(x, sx)]);
+                let r = self.value_call(Helper::Strlen, &[(x, sx)]);
                 self.push(r, Src::Owned);
             }
             Ins::Jump(t) => {
@@ -853,11 +1529,7 @@ impl Tx<'_, '_> {
                 let c = self.text_empty(v, s);
                 self.cond_jump(c, i == Ins::JumpNil(t), t as usize, pc);
             }
-            Ins::Return => {
-                let (v, s) = self.pop();
-                let v = self.own_value(v, s);
-                self.exit(v);
-            }
+            Ins::Return => self.return_top(),
             Ins::ReturnNil => {
                 let nil = self.iconst(NIL_BITS);
                 self.exit(nil);
@@ -867,9 +1539,7 @@ impl Tx<'_, '_> {
                     let nil = self.iconst(NIL_BITS);
                     self.exit(nil);
                 } else {
-                    let (v, s) = self.pop();
-                    let v = self.own_value(v, s);
-                    self.exit(v);
+                    self.return_top();
                 }
             }
             Ins::NonLocalRet => {
@@ -890,6 +1560,47 @@ impl Tx<'_, '_> {
             }
         }
         1
+    }
+
+    /// A value operation outside runs ([`Plan::generic`]): its helper, called directly.
+    /// Returns the number of instructions consumed (a comparison takes a following
+    /// JUMP_TRUE / JUMP_FALSE with it, as in [`Tx::compare`]).
+    fn generic_op(&mut self, pc: usize, i: Ins) -> usize {
+        if i == Ins::Neg {
+            let x = self.pop();
+            let r = self.value_call(Helper::Neg, &[x]);
+            self.push(r, Src::Owned);
+            return 1;
+        }
+        let y = self.pop();
+        let x = self.pop();
+        let fused = fused_jump(self.unit, self.an, pc);
+        let (h, code) = match i {
+            Ins::Arith(op) => (Helper::Arith, arith_code(op)),
+            Ins::Eq => (Helper::Compare, CMP_EQ),
+            Ins::Ne => (Helper::Compare, CMP_NE),
+            Ins::Cmp(op) => (Helper::Compare, cmp_code(op)),
+            _ => unreachable!("value operation"),
+        };
+        if fused.is_some() {
+            // Block boundary ahead: the remaining entries must be owned.
+            self.own_all();
+        }
+        let r = self.coded_call(h, Some(code), &[x, y]);
+        match fused {
+            Some((t, on_true)) => {
+                let c = self.icmp_c(IntCC::Equal, r, TRUE_BITS as i64);
+                self.cond_jump(c, on_true, t, pc + 1);
+                2
+            }
+            None => {
+                if h == Helper::Compare {
+                    self.facts.insert(r, Fact::Bool);
+                }
+                self.push(r, Src::Owned);
+                1
+            }
+        }
     }
 
     fn push_const(&mut self, bits: u64) {
@@ -923,14 +1634,17 @@ impl Tx<'_, '_> {
             .map(|d| self.b.use_var(self.stack[d]))
             .collect();
         self.st.truncate(base);
-        let addr = match self.slot {
-            Some(slot) => {
-                for (j, v) in vals.iter().enumerate() {
-                    self.b.ins().stack_store(I64, *v, slot, (j * 8) as i32);
-                }
-                self.b.ins().stack_addr(I64, slot, 0)
+        let addr = if pops > 0 {
+            let slot = self.buffer(pops);
+            let addr = self.b.ins().stack_addr(I64, slot, 0);
+            for (j, v) in vals.iter().enumerate() {
+                self.b
+                    .ins()
+                    .store(MemFlagsData::trusted(), *v, addr, (j * 8) as i32);
             }
-            None => self.iconst(0),
+            addr
+        } else {
+            self.iconst(0)
         };
         let n_v = self.iconst(pops as u64);
         let ctx = self.ctx;
@@ -949,181 +1663,154 @@ impl Tx<'_, '_> {
 
     // ----- values ----------------------------------------------------------------------------
 
-    /// Branches to `fail` unless every value in `vs` is a small integer; afterwards (in the
-    /// fast block) they are known to be. Returns false when nothing needed checking (no branch
-    /// to `fail` was emitted).
-    fn guard_ints(&mut self, vs: &[ir::Value], fail: Block) -> bool {
-        let unknown: Vec<ir::Value> = vs.iter().copied().filter(|v| !self.is_int(*v)).collect();
-        if unknown.is_empty() {
-            return false;
+    /// `v << 16` for a (presumed) small integer: its payload in the high 48 bits, low bits 0.
+    fn shifted(&mut self, v: ir::Value) -> ir::Value {
+        let v = self.canon(v);
+        debug_assert!(
+            !self.unboxed.contains(&v),
+            "an i64 has no exact shifted form"
+        );
+        if self.exact.contains(&v) {
+            return v;
         }
-        let tag = self.iconst(ZERO_BITS);
-        let mut acc: Option<ir::Value> = None;
-        for v in &unknown {
-            let x = self.b.ins().bxor(*v, tag);
-            acc = Some(match acc {
-                Some(a) => self.b.ins().bor(a, x),
-                None => x,
-            });
+        if let Some(s) = self.shifted.get(&v).or_else(|| self.entry_shifted.get(&v)) {
+            return *s;
         }
-        let hi = self
-            .b
-            .ins()
-            .ushr_imm_u(acc.expect("non-empty"), TAG_SHIFT as i64);
-        let ok = self.new_block();
-        self.b.ins().brif(hi, fail, &[], ok, &[]);
-        self.switch_sealed(ok);
-        for v in unknown {
-            let v = self.canon(v);
-            self.guarded.insert(v);
-        }
-        true
+        let s = match self.const_bits(v) {
+            Some(bits) => self.iconst(bits << 16),
+            None => self.ishl_c(v, 16),
+        };
+        self.shifted.insert(v, s);
+        s
     }
 
-    /// Branches to `slow` when `overflow` is set; continues in a new block.
-    fn bail_if(&mut self, overflow: ir::Value, slow: Block) {
-        let ok = self.new_block();
-        self.b.ins().brif(overflow, slow, &[], ok, &[]);
-        self.switch_sealed(ok);
-    }
-
-    /// Boxes a 64-bit integer that fits 48 bits, given as `x << 16` (low 16 bits zero).
-    fn box_shifted(&mut self, s: ir::Value) -> ir::Value {
-        let t = self.b.ins().bor_imm_u(s, TAG_INT as i64);
-        self.b.ins().rotr_imm_u(t, 16)
-    }
-
-    /// Payload of a small integer.
+    /// The integer of a (presumed) small integer, or of a run's result (already a payload).
     fn payload(&mut self, v: ir::Value) -> ir::Value {
-        let s = self.b.ins().ishl_imm_u(v, 16);
-        self.b.ins().sshr_imm_u(s, 16)
+        let v = self.canon(v);
+        if self.unboxed.contains(&v) {
+            return v;
+        }
+        if let Some(p) = self.payloads.get(&v) {
+            return *p;
+        }
+        if self.exact.contains(&v) {
+            let p = self.sshr_c(v, 16);
+            self.payloads.insert(v, p);
+            return p;
+        }
+        let p = match self.const_bits(v) {
+            Some(bits) => self.iconst((((bits << 16) as i64) >> 16) as u64),
+            None => {
+                let s = self.shifted(v);
+                self.sshr_c(s, 16)
+            }
+        };
+        self.payloads.insert(v, p);
+        p
     }
 
-    /// Finishes an operation of the fast copy: continues with its fast result `r` (a small
-    /// integer, or a boolean when `boolean`) and defers its slow path, entered from `slow` when
-    /// `slow_used`, which calls `helper`.
-    #[allow(clippy::too_many_arguments)]
-    fn finish_op(
-        &mut self,
-        pc: usize,
-        r: ir::Value,
-        boolean: bool,
-        slow: Block,
-        slow_used: bool,
-        helper: Helper,
-        code: Option<i64>,
-        operands: Vec<(ir::Value, Src)>,
-        before: HashSet<ir::Value>,
-    ) {
-        debug_assert!(!self.generic, "the generic copy calls helpers directly");
-        self.facts
-            .insert(r, if boolean { Fact::Bool } else { Fact::Int });
-        self.push(r, Src::Owned);
-        if slow_used {
-            self.defer(pc, slow, helper, code, operands, before);
+    /// The bits of `v` when it is an `iconst`.
+    fn const_bits(&self, v: ir::Value) -> Option<u64> {
+        let dfg = &self.b.func.dfg;
+        if let ValueDef::Result(inst, _) = dfg.value_def(v)
+            && let InstructionData::UnaryImm {
+                opcode: Opcode::Iconst,
+                imm,
+            } = dfg.insts[inst]
+        {
+            return Some(imm.bits() as u64);
         }
+        None
+    }
+
+    /// Pushes a run's integer result, an `i64` (see [`Tx::unboxed`]).
+    fn push_int(&mut self, p: ir::Value) {
+        self.unboxed.insert(p);
+        self.push(p, Src::Owned);
+    }
+
+    /// Pushes a run's integer result given as `x << 16`, after branching to the slow path
+    /// when `overflow` (the result does not fit a small integer).
+    fn push_exact(&mut self, s: ir::Value, overflow: ir::Value) {
+        self.bail_if(overflow);
+        self.exact.insert(s);
+        self.push(s, Src::Owned);
+    }
+
+    /// True when the result of instruction `pc` is better kept as `x << 16` with an overflow
+    /// branch right away: the run does not use it (it is stored or left on the stack), and
+    /// its operands have an exact shifted form. A loop's `i := i + 1` then costs a shift, an
+    /// add and a branch, and re-boxing. Other results are `i64`s, checked once at the end of
+    /// the run (no branch per instruction).
+    fn prefer_exact(&self, pc: usize, vs: &[ir::Value]) -> bool {
+        !self.plan.consumed[pc] && vs.iter().all(|v| !self.is_unboxed(*v))
     }
 
     fn arith(&mut self, pc: usize, op: Arith) {
-        let (y, sy) = self.pop();
-        let (x, sx) = self.pop();
-        if self.generic {
-            // The generic copy runs only after a slow path in this block: keep it small.
-            let r = self.value_call(Helper::Arith, Some(arith_code(op)), &[(x, sx), (y, sy)]);
-            self.push(r, Src::Owned);
-            return;
+        let (y, _) = self.pop();
+        let (x, _) = self.pop();
+        // Both are small integers once the run's check passed: nothing to release.
+        self.guard_ints(&[x, y]);
+        if matches!(op, Arith::Add | Arith::Sub | Arith::Mul) && self.prefer_exact(pc, &[x, y]) {
+            let a = self.shifted(x);
+            let (s, of) = match op {
+                Arith::Add => {
+                    let b = self.shifted(y);
+                    self.b.ins().sadd_overflow(a, b)
+                }
+                Arith::Sub => {
+                    let b = self.shifted(y);
+                    self.b.ins().ssub_overflow(a, b)
+                }
+                _ => {
+                    let b = self.payload(y);
+                    self.b.ins().smul_overflow(a, b)
+                }
+            };
+            return self.push_exact(s, of);
         }
-        let before = self.guarded.clone();
-        let slow = self.new_block();
-        let mut slow_used = self.guard_ints(&[x, y], slow);
+        let a = self.payload(x);
+        let b = self.payload(y);
+        // Integers wrap at 64 bits exactly as in the interpreter (which boxes the ones beyond
+        // 48 bits), so only the results leaving the run need to fit.
         let r = match op {
-            Arith::Add | Arith::Sub | Arith::Mul => {
-                let a = self.b.ins().ishl_imm_u(x, 16);
-                let (r, of) = match op {
-                    Arith::Add => {
-                        let b = self.b.ins().ishl_imm_u(y, 16);
-                        self.b.ins().sadd_overflow(a, b)
-                    }
-                    Arith::Sub => {
-                        let b = self.b.ins().ishl_imm_u(y, 16);
-                        self.b.ins().ssub_overflow(a, b)
-                    }
-                    _ => {
-                        let b = self.payload(y);
-                        self.b.ins().smul_overflow(a, b)
-                    }
-                };
-                self.bail_if(of, slow);
-                slow_used = true;
-                self.box_shifted(r)
+            Arith::Add => self.b.ins().iadd(a, b),
+            Arith::Sub => self.b.ins().isub(a, b),
+            Arith::Mul => self.b.ins().imul(a, b),
+            Arith::Div => {
+                // x / 0 == 0 and x / -1 == -x (wrapping): divide by 1 and multiply by the
+                // divisor instead, so that the division cannot trap.
+                let one = self.iconst(1);
+                let b1 = self.b.ins().iadd(b, one);
+                let special = self.icmp_c(IntCC::UnsignedLessThanOrEqual, b1, 1);
+                let d = self.b.ins().select(special, one, b);
+                let m = self.b.ins().select(special, b, one);
+                let q = self.b.ins().sdiv(a, d);
+                self.b.ins().imul(q, m)
             }
-            Arith::Div | Arith::Mod => {
-                let a = self.payload(x);
-                let b = self.payload(y);
-                let nz = self.new_block();
-                let done = self.new_block();
-                self.b.append_block_param(done, I64);
-                let zero = self.iconst(ZERO_BITS);
-                self.b.ins().brif(b, nz, &[], done, &[zero.into()]);
-                self.switch_sealed(nz);
-                let r = if op == Arith::Div {
-                    let q = self.b.ins().sdiv(a, b);
-                    // Only -2^47 / -1 leaves the 48-bit range.
-                    let s = self.b.ins().ishl_imm_u(q, 16);
-                    let back = self.b.ins().sshr_imm_u(s, 16);
-                    let out = self.b.ins().icmp(IntCC::NotEqual, back, q);
-                    self.bail_if(out, slow);
-                    slow_used = true;
-                    self.box_shifted(s)
-                } else {
-                    let r = self.b.ins().srem(a, b);
-                    let s = self.b.ins().ishl_imm_u(r, 16);
-                    self.box_shifted(s)
-                };
-                self.b.ins().jump(done, &[r.into()]);
-                self.switch_sealed(done);
-                self.b.block_params(done)[0]
+            Arith::Mod => {
+                // x % 0 == 0 == x % 1 (srem does not trap on i64::MIN % -1).
+                let is_zero = self.icmp_c(IntCC::Equal, b, 0);
+                let one = self.iconst(1);
+                let d = self.b.ins().select(is_zero, one, b);
+                self.b.ins().srem(a, d)
             }
         };
-        self.finish_op(
-            pc,
-            r,
-            false,
-            slow,
-            slow_used,
-            Helper::Arith,
-            Some(arith_code(op)),
-            vec![(x, sx), (y, sy)],
-            before,
-        );
+        self.push_int(r);
     }
 
     fn neg(&mut self, pc: usize) {
-        let (x, sx) = self.pop();
-        if self.generic {
-            let r = self.value_call(Helper::Neg, None, &[(x, sx)]);
-            self.push(r, Src::Owned);
-            return;
+        let (x, _) = self.pop();
+        self.guard_ints(&[x]);
+        if self.prefer_exact(pc, &[x]) {
+            let a = self.shifted(x);
+            let zero = self.iconst(0);
+            let (s, of) = self.b.ins().ssub_overflow(zero, a);
+            return self.push_exact(s, of);
         }
-        let before = self.guarded.clone();
-        let slow = self.new_block();
-        self.guard_ints(&[x], slow);
-        let a = self.b.ins().ishl_imm_u(x, 16);
-        let zero = self.iconst(0);
-        let (r, of) = self.b.ins().ssub_overflow(zero, a);
-        self.bail_if(of, slow);
-        let r = self.box_shifted(r);
-        self.finish_op(
-            pc,
-            r,
-            false,
-            slow,
-            true,
-            Helper::Neg,
-            None,
-            vec![(x, sx)],
-            before,
-        );
+        let a = self.payload(x);
+        let r = self.b.ins().ineg(a);
+        self.push_int(r);
     }
 
     /// `c ? true : false` as value bits (`negate` flips the condition).
@@ -1141,76 +1828,45 @@ impl Tx<'_, '_> {
     }
 
     /// EQ / NE / LT / LE / GT / GE, fused with a following JUMP_TRUE / JUMP_FALSE when that
-    /// jump is not itself a jump target. Returns the number of instructions consumed.
+    /// jump is not itself a jump target (the jump then ends the run). Returns the number of
+    /// instructions consumed.
     fn compare(&mut self, pc: usize, i: Ins) -> usize {
-        let (y, sy) = self.pop();
-        let (x, sx) = self.pop();
-        let fused = match self.unit.ins.get(pc + 1).copied() {
-            Some(Ins::JumpTrue(t)) if !self.an.block_start[pc + 1] => Some((t as usize, true)),
-            Some(Ins::JumpFalse(t)) if !self.an.block_start[pc + 1] => Some((t as usize, false)),
-            _ => None,
-        };
+        let (y, _) = self.pop();
+        let (x, _) = self.pop();
+        let fused = fused_jump(self.unit, self.an, pc);
         if fused.is_some() {
             // Block boundary ahead: the remaining entries must be owned on both paths.
             self.own_all();
         }
-        let code = match i {
-            Ins::Eq => CMP_EQ,
-            Ins::Ne => CMP_NE,
-            Ins::Cmp(op) => cmp_code(op),
+        self.guard_ints(&[x, y]);
+        let cc = match i {
+            Ins::Eq => IntCC::Equal,
+            Ins::Ne => IntCC::NotEqual,
+            Ins::Cmp(Cmp::Lt) => IntCC::SignedLessThan,
+            Ins::Cmp(Cmp::Le) => IntCC::SignedLessThanOrEqual,
+            Ins::Cmp(Cmp::Gt) => IntCC::SignedGreaterThan,
+            Ins::Cmp(Cmp::Ge) => IntCC::SignedGreaterThanOrEqual,
             _ => unreachable!("compare of a non-comparison"),
         };
-        if self.generic && fused.is_none() {
-            let r = self.value_call(Helper::Compare, Some(code), &[(x, sx), (y, sy)]);
-            self.facts.insert(r, Fact::Bool);
-            self.push(r, Src::Owned);
-            return 1;
-        }
-        let before = self.guarded.clone();
-        let slow = self.new_block();
-        let slow_used = self.guard_ints(&[x, y], slow);
-        let fast = match i {
-            Ins::Eq => self.b.ins().icmp(IntCC::Equal, x, y),
-            Ins::Ne => self.b.ins().icmp(IntCC::NotEqual, x, y),
-            Ins::Cmp(op) => {
-                let cc = match op {
-                    Cmp::Lt => IntCC::SignedLessThan,
-                    Cmp::Le => IntCC::SignedLessThanOrEqual,
-                    Cmp::Gt => IntCC::SignedGreaterThan,
-                    Cmp::Ge => IntCC::SignedGreaterThanOrEqual,
-                };
-                let a = self.b.ins().ishl_imm_u(x, 16);
-                let b = self.b.ins().ishl_imm_u(y, 16);
-                self.b.ins().icmp(cc, a, b)
+        // Small integers compare by their payloads shifted to the top (one shift each); run
+        // results are already integers.
+        let (a, b) = if self.is_unboxed(x) || self.is_unboxed(y) {
+            (self.payload(x), self.payload(y))
+        } else {
+            (self.shifted(x), self.shifted(y))
+        };
+        let c = self.b.ins().icmp(cc, a, b);
+        match fused {
+            Some((t, on_true)) => {
+                self.end_run_branch(c, on_true, t, pc + 1);
+                2
             }
-            _ => unreachable!("compare of a non-comparison"),
-        };
-        let operands = vec![(x, sx), (y, sy)];
-        let Some((t, on_true)) = fused else {
-            let r = self.bool_value(fast, false);
-            self.finish_op(
-                pc,
-                r,
-                true,
-                slow,
-                slow_used,
-                Helper::Compare,
-                Some(code),
-                operands,
-                before,
-            );
-            return 1;
-        };
-        self.cond_jump(fast, on_true, t, pc + 1);
-        self.guarded = before;
-        if slow_used {
-            // Slow path: the helper computes the boolean (and releases owned operands).
-            self.switch_sealed(slow);
-            let r = self.value_call(Helper::Compare, Some(code), &operands);
-            let c = self.b.ins().icmp_imm_u(IntCC::Equal, r, TRUE_BITS as i64);
-            self.cond_jump(c, on_true, t, pc + 1);
+            None => {
+                let r = self.bool_value(c, false);
+                self.push(r, Src::Owned);
+                1
+            }
         }
-        2
     }
 
     /// The conditional jump at `pc` to `t`, on `c` (jumps when `c` is `when`).
@@ -1230,19 +1886,16 @@ impl Tx<'_, '_> {
     /// `truthy(v)` as an `i8` condition; consumes `v` if owned.
     fn truthy(&mut self, v: ir::Value, s: Src) -> ir::Value {
         if self.is_int(v) {
-            return self
-                .b
-                .ins()
-                .icmp_imm_u(IntCC::NotEqual, v, ZERO_BITS as i64);
+            return self.icmp_c(IntCC::NotEqual, v, ZERO_BITS as i64);
         }
         if self.fact(v) == Some(Fact::Bool) {
-            return self.b.ins().icmp_imm_u(IntCC::Equal, v, TRUE_BITS as i64);
+            return self.icmp_c(IntCC::Equal, v, TRUE_BITS as i64);
         }
         let merge = self.new_block();
         self.b.append_block_param(merge, types::I8);
         // true → 1
         let not_true = self.new_block();
-        let is_true = self.b.ins().icmp_imm_u(IntCC::Equal, v, TRUE_BITS as i64);
+        let is_true = self.icmp_c(IntCC::Equal, v, TRUE_BITS as i64);
         let one = self.b.ins().iconst(types::I8, 1);
         let zero = self.b.ins().iconst(types::I8, 0);
         self.b
@@ -1250,29 +1903,23 @@ impl Tx<'_, '_> {
             .brif(is_true, merge, &[one.into()], not_true, &[]);
         self.switch_sealed(not_true);
         // nil / false → 0 ; small int → bits != 0 ; anything else → helper
-        let tag = self.b.ins().ushr_imm_u(v, TAG_SHIFT as i64);
-        let special = self
-            .b
-            .ins()
-            .icmp_imm_u(IntCC::Equal, tag, (NIL_BITS >> TAG_SHIFT) as i64);
+        let tag = self.ushr_c(v, TAG_SHIFT as i64);
+        let special = self.icmp_c(IntCC::Equal, tag, (NIL_BITS >> TAG_SHIFT) as i64);
         let not_special = self.new_block();
         self.b
             .ins()
             .brif(special, merge, &[zero.into()], not_special, &[]);
         self.switch_sealed(not_special);
-        let int = self.b.ins().icmp_imm_u(IntCC::Equal, tag, TAG_INT as i64);
+        let int = self.icmp_c(IntCC::Equal, tag, TAG_INT as i64);
         let int_b = self.new_block();
         let slow = self.new_block();
         self.b.ins().brif(int, int_b, &[], slow, &[]);
         self.switch_sealed(int_b);
-        let nz = self
-            .b
-            .ins()
-            .icmp_imm_u(IntCC::NotEqual, v, ZERO_BITS as i64);
+        let nz = self.icmp_c(IntCC::NotEqual, v, ZERO_BITS as i64);
         self.b.ins().jump(merge, &[nz.into()]);
         self.switch_sealed(slow);
-        let r = self.value_call(Helper::Truthy, None, &[(v, s)]);
-        let c = self.b.ins().icmp_imm_u(IntCC::NotEqual, r, 0);
+        let r = self.value_call(Helper::Truthy, &[(v, s)]);
+        let c = self.icmp_c(IntCC::NotEqual, r, 0);
         self.b.ins().jump(merge, &[c.into()]);
         self.switch_sealed(merge);
         self.b.block_params(merge)[0]
@@ -1281,27 +1928,24 @@ impl Tx<'_, '_> {
     /// `text(v) == ""` as an `i8` condition; consumes `v` if owned.
     fn text_empty(&mut self, v: ir::Value, s: Src) -> ir::Value {
         if self.is_imm(v) {
-            return self.b.ins().icmp_imm_u(IntCC::Equal, v, NIL_BITS as i64);
+            return self.icmp_c(IntCC::Equal, v, NIL_BITS as i64);
         }
         let merge = self.new_block();
         self.b.append_block_param(merge, types::I8);
         let one = self.b.ins().iconst(types::I8, 1);
         let zero = self.b.ins().iconst(types::I8, 0);
         let not_nil = self.new_block();
-        let is_nil = self.b.ins().icmp_imm_u(IntCC::Equal, v, NIL_BITS as i64);
+        let is_nil = self.icmp_c(IntCC::Equal, v, NIL_BITS as i64);
         self.b
             .ins()
             .brif(is_nil, merge, &[one.into()], not_nil, &[]);
         self.switch_sealed(not_nil);
-        let heap = self
-            .b
-            .ins()
-            .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, v, HEAP_MIN as i64);
+        let heap = self.icmp_c(IntCC::UnsignedGreaterThanOrEqual, v, HEAP_MIN as i64);
         let slow = self.new_block();
         self.b.ins().brif(heap, slow, &[], merge, &[zero.into()]);
         self.switch_sealed(slow);
-        let r = self.value_call(Helper::TextEmpty, None, &[(v, s)]);
-        let c = self.b.ins().icmp_imm_u(IntCC::NotEqual, r, 0);
+        let r = self.value_call(Helper::TextEmpty, &[(v, s)]);
+        let c = self.icmp_c(IntCC::NotEqual, r, 0);
         self.b.ins().jump(merge, &[c.into()]);
         self.switch_sealed(merge);
         self.b.block_params(merge)[0]

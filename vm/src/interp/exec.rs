@@ -132,9 +132,6 @@ pub(crate) struct Run<'rt> {
     /// Live activations that may be the home of a non-local return (their own home, and their
     /// unit makes blocks), innermost last.
     pub(crate) homes: SmallVec<[u64; 4]>,
-    /// The entry activation's frame id (0 before it starts): where a non-local return whose
-    /// home is gone ends up (ttbc.md §11).
-    pub(crate) entry: u64,
     /// Last frame id handed out in this run (frame ids are unique within a run; a [`Home`]
     /// names its run too).
     frames: u64,
@@ -147,6 +144,10 @@ pub(crate) struct Run<'rt> {
     published: usize,
     level: usize,
 }
+
+/// Frame id of a run's entry activation (frame ids count from 1 in each run): where a
+/// non-local return whose home is gone ends up (ttbc.md §11).
+const ENTRY_FRAME: u64 = 1;
 
 /// [`Run::level`] of a detached run (no thread-local state to restore).
 const DETACHED: usize = usize::MAX;
@@ -203,7 +204,6 @@ impl<'rt> Run<'rt> {
                     Vec::new()
                 },
                 homes: SmallVec::new(),
-                entry: 0,
                 frames: 0,
                 depth,
                 depth0: depth,
@@ -222,7 +222,6 @@ impl<'rt> Run<'rt> {
             id: 0,
             regs: Vec::new(),
             homes: SmallVec::new(),
-            entry: 1,
             frames: 1,
             depth: 0,
             depth0: 0,
@@ -299,9 +298,6 @@ impl<'rt> Run<'rt> {
         self.depth = depth;
         self.frames += 1;
         let uid = self.frames;
-        if self.entry == 0 {
-            self.entry = uid;
-        }
         let is_home = home.is_none() && unit.makes_blocks;
         let home = home.unwrap_or(Home {
             run: self.id,
@@ -357,7 +353,7 @@ impl<'rt> Run<'rt> {
         if h.run == self.id && (h.frame == uid || self.homes.contains(&h.frame)) {
             h.frame
         } else {
-            self.entry
+            ENTRY_FRAME
         }
     }
 

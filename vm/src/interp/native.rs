@@ -143,7 +143,7 @@ impl Run<'_> {
             block: Some(b),
             this: b.bound_self.as_ref(),
             home: Home { run: 0, frame: 1 },
-            uid: 1,
+            uid: 1, // the entry frame of the (detached) run
             base: 0,
         };
         // SAFETY: `args` holds at least `param_count` values, borrowed from the caller for the

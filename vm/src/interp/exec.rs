@@ -399,8 +399,7 @@ impl<'rt> Run<'rt> {
                     target,
                 } => {
                     if self.cmp_opnds(f, op, a, b) == jump_if {
-                        backedges = backedges.saturating_add(((target as usize) < pc) as u32);
-                        pc = target as usize;
+                        take_jump(&mut pc, &mut backedges, target);
                     }
                 }
                 X::Move { src, dst } => {
@@ -417,19 +416,11 @@ impl<'rt> Run<'rt> {
                     self.regs[f.base + dst as usize] = v;
                 }
                 X::AddRI { a, imm, dst } => {
-                    let x = &self.regs[f.base + a as usize];
-                    let v = match x.as_small_int() {
-                        Some(i) => Value::int(i + imm as i64),
-                        None => ops::arith(ops::Arith::Add, x, &Value::int(imm as i64)),
-                    };
+                    let v = self.arith_reg_imm(f.base, ops::Arith::Add, a, imm);
                     self.regs[f.base + dst as usize] = v;
                 }
                 X::SubRI { a, imm, dst } => {
-                    let x = &self.regs[f.base + a as usize];
-                    let v = match x.as_small_int() {
-                        Some(i) => Value::int(i - imm as i64),
-                        None => ops::arith(ops::Arith::Sub, x, &Value::int(imm as i64)),
-                    };
+                    let v = self.arith_reg_imm(f.base, ops::Arith::Sub, a, imm);
                     self.regs[f.base + dst as usize] = v;
                 }
                 X::LtRRJump {
@@ -439,8 +430,7 @@ impl<'rt> Run<'rt> {
                     target,
                 } => {
                     if self.cmp_regs(f.base, ops::Cmp::Lt, a, b) == jump_if {
-                        backedges = backedges.saturating_add(((target as usize) < pc) as u32);
-                        pc = target as usize;
+                        take_jump(&mut pc, &mut backedges, target);
                     }
                 }
                 X::LeRRJump {
@@ -450,8 +440,7 @@ impl<'rt> Run<'rt> {
                     target,
                 } => {
                     if self.cmp_regs(f.base, ops::Cmp::Le, a, b) == jump_if {
-                        backedges = backedges.saturating_add(((target as usize) < pc) as u32);
-                        pc = target as usize;
+                        take_jump(&mut pc, &mut backedges, target);
                     }
                 }
                 X::IncJump {
@@ -482,8 +471,7 @@ impl<'rt> Run<'rt> {
                         }
                     };
                     if again {
-                        backedges = backedges.saturating_add(((target as usize) < pc) as u32);
-                        pc = target as usize;
+                        take_jump(&mut pc, &mut backedges, target);
                     }
                 }
                 X::ArithRet { op, a, b } => break Ok(self.arith_opnds(f, op, a, b)),
@@ -585,34 +573,25 @@ impl<'rt> Run<'rt> {
                     let a = self.pop();
                     self.regs.push(ops::strlen(&a));
                 }
-                X::Jump(t) => {
-                    if (t as usize) < pc {
-                        backedges = backedges.saturating_add(1);
-                    }
-                    pc = t as usize;
-                }
+                X::Jump(t) => take_jump(&mut pc, &mut backedges, t),
                 X::JumpTrue(t) => {
                     if truthy(&self.pop()) {
-                        backedges = backedges.saturating_add(((t as usize) < pc) as u32);
-                        pc = t as usize;
+                        take_jump(&mut pc, &mut backedges, t);
                     }
                 }
                 X::JumpFalse(t) => {
                     if !truthy(&self.pop()) {
-                        backedges = backedges.saturating_add(((t as usize) < pc) as u32);
-                        pc = t as usize;
+                        take_jump(&mut pc, &mut backedges, t);
                     }
                 }
                 X::JumpNil(t) => {
                     if ops::text_is_empty(&self.pop()) {
-                        backedges = backedges.saturating_add(((t as usize) < pc) as u32);
-                        pc = t as usize;
+                        take_jump(&mut pc, &mut backedges, t);
                     }
                 }
                 X::JumpNotNil(t) => {
                     if !ops::text_is_empty(&self.pop()) {
-                        backedges = backedges.saturating_add(((t as usize) < pc) as u32);
-                        pc = t as usize;
+                        take_jump(&mut pc, &mut backedges, t);
                     }
                 }
                 X::Send { site, argc } => {
@@ -719,6 +698,16 @@ impl<'rt> Run<'rt> {
         match Value::small_int_pair(x, y) {
             Some((x, y)) => ops::int_arith(op, x, y),
             None => ops::arith(op, x, y),
+        }
+    }
+
+    /// `regs[a] op imm` with the integer fast path.
+    #[inline(always)]
+    fn arith_reg_imm(&self, base: usize, op: ops::Arith, a: u16, imm: i32) -> Value {
+        let x = &self.regs[base + a as usize];
+        match x.as_small_int() {
+            Some(i) => ops::int_arith(op, i, imm as i64),
+            None => ops::arith(op, x, &Value::int(imm as i64)),
         }
     }
 
@@ -1011,6 +1000,13 @@ impl<'rt> Run<'rt> {
             MethodImpl::BashFallback { .. } => Err(Error::not_found("bash fallback").into()),
         }
     }
+}
+
+/// Moves `pc` to a jump target, counting backward jumps (loop heat for tier-up).
+#[inline(always)]
+fn take_jump(pc: &mut usize, backedges: &mut u32, target: u32) {
+    *backedges = backedges.saturating_add(((target as usize) < *pc) as u32);
+    *pc = target as usize;
 }
 
 pub(crate) fn no_self() -> Unwind {

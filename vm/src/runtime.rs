@@ -476,7 +476,8 @@ impl Runtime {
         let inst = self.new_instance_of(cid)?;
         let v = Value::instance(inst.clone());
         let mut run = Run::new(self);
-        Run::finish(run.initialize(&v).map(|_| Value::NIL))?;
+        let flow = run.initialize(&v).map(|_| Value::NIL);
+        run.finish(flow)?;
         if inst.is_dirty()
             && let Some(store) = self.store()
         {
@@ -621,11 +622,12 @@ impl Runtime {
 
     /// Invokes a block as an entry activation.
     pub fn invoke_block(&self, b: &Arc<Block>, args: &[Value]) -> Result<Value> {
-        if let Some(r) = Run::invoke_compiled_leaf(self, b, args) {
+        if let Some(r) = Run::invoke_leaf(self, b, args) {
             return r;
         }
         let mut run = Run::new(self);
-        Run::finish(run.invoke_block(b, args, None))
+        let flow = run.invoke_block(b, args, None);
+        run.finish(flow)
     }
 
     /// Invokes a block by id (`TT_InvokeBlock`).
@@ -666,7 +668,8 @@ impl Runtime {
             }
         };
         let mut run = Run::new(self);
-        Run::finish(run.send(receiver, site, args.iter().cloned().collect::<Args>(), None))
+        let flow = run.send(receiver, site, args.iter().cloned().collect::<Args>(), None);
+        run.finish(flow)
     }
 
     /// Runs a native-to-Bash fallback if a bridge is installed (`None` when there is none).

@@ -377,3 +377,64 @@ fn leaf_units_are_those_without_sends_blocks_or_non_local_returns() {
     assert!(!leaf(NESTED));
     assert!(!leaf(NLR));
 }
+
+/// Leaf blocks are entered directly (no run): interpreted in the thread's leaf register file.
+/// The same block objects sent `value…` go through the general activation path; both must
+/// agree, including errors, locals, captures and a leaf entered again after a failing one.
+#[test]
+fn interpreted_leaf_entry_agrees_with_the_general_activation_path() {
+    use tt_vm::compiler::compile_to_bytes;
+    let rt = Runtime::new();
+    rt.set_tier_mode(tt_vm::tier::TierMode::Never);
+    let array_len = serialize(&Chunk {
+        code: vec![0x22, 0x00, 0xB4, 0xF0], // LOAD_PARAM 0 ; ARRAY_LEN ; RETURN
+        params: vec!["a".into()],
+        ..Default::default()
+    })
+    .unwrap();
+    let cases: Vec<(Vec<u8>, Vec<Value>)> = vec![
+        (hex(ADD), vec![Value::int(10), Value::int(32)]),
+        (hex(ADD), vec![Value::string("4"), Value::float(0.5)]),
+        (hex(ADD), vec![Value::int(1 << 47), Value::int(1 << 47)]),
+        (hex(SUM), vec![Value::int(100)]),
+        (array_len.clone(), vec![Value::string("[1,2,3]")]),
+        (array_len, vec![Value::string("{\"not\":\"an array\"}")]),
+        (
+            compile_to_bytes("[:a :b | | t | t := a , b. t , t]").unwrap(),
+            vec![Value::string("ab"), Value::string("c")],
+        ),
+        (
+            compile_to_bytes("[:x | x > 2 ifTrue: ['big'] ifFalse: ['small']]").unwrap(),
+            vec![Value::int(3)],
+        ),
+    ];
+    // Callers that invoke their first argument from bytecode (a nested activation).
+    let callers = [
+        "[:b | b value]",
+        "[:b :x | b value: x]",
+        "[:b :x :y | b value: x value: y]",
+    ]
+    .map(|src| {
+        let block = rt.register_block(&compile_to_bytes(src).unwrap(), Vec::new());
+        block.unwrap()
+    });
+    for (bytes, args) in &cases {
+        let block = rt.register_block(bytes, Vec::new()).unwrap();
+        assert!(block.code().leaf);
+        let direct = rt.invoke_block(&block, args);
+        let mut caller_args = vec![Value::block(block.clone())];
+        caller_args.extend(args.iter().cloned());
+        let general = rt.invoke_block(&callers[args.len()], &caller_args);
+        match (&direct, &general) {
+            (Ok(d), Ok(g)) => assert_eq!(d.text(), g.text(), "{args:?}"),
+            (Err(d), Err(g)) => assert_eq!(d.to_string(), g.to_string()),
+            _ => panic!("tiers disagree on {args:?}: {direct:?} vs {general:?}"),
+        }
+    }
+    // The failing leaf above handed its register file back: a leaf with locals still works.
+    let sum = rt.register_block(&hex(SUM), Vec::new()).unwrap();
+    assert_eq!(
+        rt.invoke_block(&sum, &[Value::int(10)]).unwrap().as_int(),
+        Some(45)
+    );
+}

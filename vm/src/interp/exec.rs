@@ -29,12 +29,11 @@ pub(crate) type Args = SmallVec<[Value; 4]>;
 pub enum Unwind {
     /// A run-time error: aborts the whole run.
     Error(Error),
-    /// A non-local return travelling to the activation with this frame number.
+    /// A non-local return travelling to the activation with this frame number; the returned
+    /// value waits in the run (so an activation's result stays two words).
     NonLocal {
         /// Target frame.
         frame: u64,
-        /// Returned value.
-        value: Value,
     },
 }
 
@@ -69,6 +68,9 @@ struct ThreadState {
     level: StdCell<usize>,
     /// Recycled register files, one per nesting level, so entry invocations do not allocate.
     pool: [StdCell<Vec<Value>>; POOL_LEVELS],
+    /// The register file that interpreted leaf entries borrow ([`Run::exec_leaf`]); empty
+    /// while one is running (a leaf entered meanwhile on this thread allocates its own).
+    leaf_regs: StdCell<Vec<Value>>,
 }
 
 thread_local! {
@@ -78,6 +80,7 @@ thread_local! {
             ids: StdCell::new(0),
             level: StdCell::new(0),
             pool: [const { StdCell::new(Vec::new()) }; POOL_LEVELS],
+            leaf_regs: StdCell::new(Vec::new()),
         }
     };
 }
@@ -116,8 +119,14 @@ impl ArgSource for &[Value] {
     #[inline]
     fn load_params(self, regs: &mut Vec<Value>, n: usize) {
         regs.reserve(n);
-        for i in 0..n {
-            regs.push(self.get(i).cloned().unwrap_or(Value::NIL));
+        if let Some(args) = self.get(..n) {
+            for v in args {
+                regs.push(v.clone());
+            }
+        } else {
+            for i in 0..n {
+                regs.push(self.get(i).cloned().unwrap_or(Value::NIL));
+            }
         }
     }
 }
@@ -143,6 +152,8 @@ pub(crate) struct Run<'rt> {
     /// The depth last written to the thread ([`Run::publish_depth`]).
     published: usize,
     level: usize,
+    /// The value of the non-local return in flight ([`Unwind::NonLocal`]); nil otherwise.
+    nonlocal: Value,
 }
 
 /// Frame id of a run's entry activation (frame ids count from 1 in each run): where a
@@ -209,12 +220,13 @@ impl<'rt> Run<'rt> {
                 depth0: depth,
                 published: depth,
                 level,
+                nonlocal: Value::NIL,
             }
         })
     }
 
-    /// A run that touches no thread-local state, for a direct entry into a compiled leaf
-    /// ([`Run::invoke_compiled_leaf`]): it has no register file and never activates anything.
+    /// A run that touches no thread-local state, for a direct entry into a leaf
+    /// ([`Run::invoke_leaf`]): it has no register file of its own and never activates anything.
     #[inline]
     pub(crate) fn detached(rt: &'rt Runtime) -> Run<'rt> {
         Run {
@@ -227,6 +239,7 @@ impl<'rt> Run<'rt> {
             depth0: 0,
             published: 0,
             level: DETACHED,
+            nonlocal: Value::NIL,
         }
     }
 
@@ -246,11 +259,26 @@ impl<'rt> Run<'rt> {
     }
 
     /// Finishes an entry activation: a non-local return that reached the entry returns there.
-    pub(crate) fn finish(flow: Flow) -> Result<Value> {
+    #[inline]
+    pub(crate) fn finish(&mut self, flow: Flow) -> Result<Value> {
         match flow {
-            Ok(v) | Err(Unwind::NonLocal { value: v, .. }) => Ok(v),
+            Ok(v) => Ok(v),
+            Err(Unwind::NonLocal { .. }) => Ok(self.take_nonlocal()),
             Err(Unwind::Error(e)) => Err(e),
         }
+    }
+
+    /// Starts a non-local return of `value` to frame `frame`.
+    #[cold]
+    pub(crate) fn unwind_to(&mut self, frame: u64, value: Value) -> Unwind {
+        self.nonlocal = value;
+        Unwind::NonLocal { frame }
+    }
+
+    /// The value of the non-local return that just reached its target.
+    #[cold]
+    fn take_nonlocal(&mut self) -> Value {
+        std::mem::replace(&mut self.nonlocal, Value::NIL)
     }
 
     /// Invokes a block (entry or nested) with `args`.
@@ -334,9 +362,31 @@ impl<'rt> Run<'rt> {
             self.homes.pop();
         }
         match result {
-            Err(Unwind::NonLocal { frame, value }) if frame == uid => Ok(value),
+            Err(Unwind::NonLocal { frame }) if frame == uid => Ok(self.take_nonlocal()),
             other => other,
         }
+    }
+
+    /// Interprets a leaf entry activation (`frame.base` is 0, `frame.unit` is a leaf) with
+    /// the caller's `args` (at least `param_count`) in a detached run that borrows the thread's
+    /// leaf register file and hands it back afterwards: the thread-local is touched twice and
+    /// nothing else of the run machinery runs (a leaf never activates anything).
+    pub(crate) fn exec_leaf(rt: &'rt Runtime, frame: &Frame<'_>, args: &[Value]) -> Result<Value> {
+        let unit = frame.unit;
+        debug_assert!(unit.leaf && frame.base == 0);
+        let mut run = Run::detached(rt);
+        run.regs = THREAD.with(|t| t.leaf_regs.take());
+        args.load_params(&mut run.regs, unit.param_count);
+        if unit.local_count > 0 {
+            run.regs
+                .resize(unit.param_count + unit.local_count, Value::NIL);
+        }
+        let flow = run.exec(frame);
+        let result = run.finish(flow);
+        let mut regs = std::mem::take(&mut run.regs);
+        regs.clear();
+        THREAD.with(|t| t.leaf_regs.set(regs));
+        result
     }
 
     #[inline]
@@ -662,7 +712,7 @@ impl<'rt> Run<'rt> {
                     if frame == f.uid {
                         break Ok(value);
                     }
-                    break Err(Unwind::NonLocal { frame, value });
+                    break Err(self.unwind_to(frame, value));
                 }
             }
         };
@@ -1011,4 +1061,17 @@ fn take_jump(pc: &mut usize, backedges: &mut u32, target: u32) {
 
 pub(crate) fn no_self() -> Unwind {
     Error::runtime("self send without a receiver").into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every activation returns a `Flow`; the non-local-return value waits in the run so that
+    /// it stays two words.
+    #[test]
+    fn flow_is_two_words() {
+        assert_eq!(std::mem::size_of::<Flow>(), 16);
+        assert_eq!(std::mem::size_of::<Unwind>(), 16);
+    }
 }

@@ -126,7 +126,7 @@ pub struct CodeUnit {
     pub makes_blocks: bool,
     /// Whether the unit is a leaf: no sends, block creation or invocation, or non-local
     /// return, so an activation of it never nests another one or needs the run's homes.
-    /// Compiled leaves are entered directly (`Runtime::invoke_block`).
+    /// Leaves are entered directly, without a run (`Runtime::invoke_block`).
     pub leaf: bool,
     /// Invocation + back-edge counter driving tier-up.
     pub heat: AtomicU32,

@@ -123,11 +123,14 @@ impl Run<'_> {
         unsafe { self.exec_compiled_at(frame, code, params) }
     }
 
-    /// Direct entry into a compiled leaf unit (`CodeUnit::leaf`) with the caller's arguments:
-    /// no register file, no thread-local state, no depth accounting (a leaf activation never
-    /// nests another one). `None` when `b` is not a compiled leaf or `args` are fewer than
-    /// its params (the general path pads them).
-    pub(crate) fn invoke_compiled_leaf(
+    /// Direct entry into a leaf unit (`CodeUnit::leaf`) with the caller's arguments: no run,
+    /// no depth accounting (a leaf activation never nests another one) and no non-local-return
+    /// bookkeeping (a leaf has no `^` and makes no blocks). Compiled code reads the arguments
+    /// in place; the interpreter borrows the thread's leaf register file
+    /// ([`Run::exec_leaf`]). `None` when `b` is not a leaf or `args` are fewer than its
+    /// params (the general path pads them).
+    #[inline]
+    pub(crate) fn invoke_leaf(
         rt: &Runtime,
         b: &Block,
         args: &[Value],
@@ -136,8 +139,9 @@ impl Run<'_> {
         if !unit.leaf || args.len() < unit.param_count {
             return None;
         }
-        let code = unit.compiled()?;
-        let mut run = Run::detached(rt);
+        if unit.compiled().is_none() {
+            rt.maybe_tier_up(unit);
+        }
         let frame = Frame {
             unit,
             block: Some(b),
@@ -146,10 +150,14 @@ impl Run<'_> {
             uid: 1, // the entry frame of the (detached) run
             base: 0,
         };
+        let Some(code) = unit.compiled() else {
+            return Some(Run::exec_leaf(rt, &frame, args));
+        };
+        let mut run = Run::detached(rt);
         // SAFETY: `args` holds at least `param_count` values, borrowed from the caller for the
         // whole call; compiled code only reads them (calling convention of `crate::tier`).
         let flow = unsafe { run.exec_compiled_at(&frame, code, args.as_ptr() as *const u64) };
-        Some(Run::finish(flow))
+        Some(run.finish(flow))
     }
 
     /// Runs compiled code with its params at `params`.
@@ -250,7 +258,7 @@ impl Run<'_> {
                 if frame == f.uid {
                     return Ok(value);
                 }
-                Err(Unwind::NonLocal { frame, value })
+                Err(self.unwind_to(frame, value))
             }
             other => Err(Error::new(
                 ErrorKind::Internal,

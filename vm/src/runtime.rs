@@ -266,15 +266,12 @@ impl Runtime {
     /// [`TierMode::Always`]). A failure is recorded on the unit, which stays interpreted.
     #[inline]
     pub(crate) fn maybe_tier_up(&self, unit: &CodeUnit) {
-        if unit.compile_error.get().is_some() {
-            return;
-        }
         let hot = match self.tier_mode_fast() {
-            TierMode::Never => false,
+            TierMode::Never => return,
             TierMode::Always => true,
             TierMode::Auto => unit.warm(1) >= self.tier_threshold(),
         };
-        if hot && self.has_compiler.load(Ordering::Relaxed) {
+        if hot && unit.compile_error.get().is_none() && self.has_compiler.load(Ordering::Relaxed) {
             self.compile_unit(unit);
         }
     }
@@ -622,9 +619,16 @@ impl Runtime {
 
     /// Invokes a block as an entry activation.
     pub fn invoke_block(&self, b: &Arc<Block>, args: &[Value]) -> Result<Value> {
-        if let Some(r) = Run::invoke_leaf(self, b, args) {
-            return r;
+        match Run::invoke_leaf(self, b, args) {
+            Some(r) => r,
+            None => self.invoke_block_in_run(b, args),
         }
+    }
+
+    /// [`Runtime::invoke_block`] of a block that is not a leaf: a run of its own. Out of line
+    /// so that the leaf path keeps a small frame.
+    #[inline(never)]
+    fn invoke_block_in_run(&self, b: &Arc<Block>, args: &[Value]) -> Result<Value> {
         let mut run = Run::new(self);
         let flow = run.invoke_block(b, args, None);
         run.finish(flow)

@@ -226,13 +226,14 @@ impl<'rt> Run<'rt> {
     }
 
     /// A run that touches no thread-local state, for a direct entry into a leaf
-    /// ([`Run::invoke_leaf`]): it has no register file of its own and never activates anything.
+    /// ([`Run::invoke_leaf`]) with the register file `regs` (empty; compiled leaves need none).
+    /// It never activates anything.
     #[inline]
-    pub(crate) fn detached(rt: &'rt Runtime) -> Run<'rt> {
+    pub(crate) fn detached(rt: &'rt Runtime, regs: Vec<Value>) -> Run<'rt> {
         Run {
             rt,
             id: 0,
-            regs: Vec::new(),
+            regs,
             homes: SmallVec::new(),
             frames: 1,
             depth: 0,
@@ -371,21 +372,36 @@ impl<'rt> Run<'rt> {
     /// the caller's `args` (at least `param_count`) in a detached run that borrows the thread's
     /// leaf register file and hands it back afterwards: the thread-local is touched twice and
     /// nothing else of the run machinery runs (a leaf never activates anything).
+    #[inline]
     pub(crate) fn exec_leaf(rt: &'rt Runtime, frame: &Frame<'_>, args: &[Value]) -> Result<Value> {
         let unit = frame.unit;
         debug_assert!(unit.leaf && frame.base == 0);
-        let mut run = Run::detached(rt);
-        run.regs = THREAD.with(|t| t.leaf_regs.take());
-        args.load_params(&mut run.regs, unit.param_count);
+        // What is left of a detached leaf run at the end owns nothing (see below): it is not
+        // dropped.
+        let mut run =
+            std::mem::ManuallyDrop::new(Run::detached(rt, THREAD.with(|t| t.leaf_regs.take())));
+        for v in &args[..unit.param_count] {
+            run.regs.push(v.clone());
+        }
         if unit.local_count > 0 {
             run.regs
                 .resize(unit.param_count + unit.local_count, Value::NIL);
         }
-        let flow = run.exec(frame);
+        let flow = run.exec::<true>(frame);
         let result = run.finish(flow);
         let mut regs = std::mem::take(&mut run.regs);
         regs.clear();
-        THREAD.with(|t| t.leaf_regs.set(regs));
+        // The run owns nothing now: no homes (only `activate` pushes them) and no non-local
+        // value (a leaf has no `^`; `finish` took any anyway).
+        debug_assert!(run.homes.is_empty() && run.nonlocal.is_nil());
+        let spare = THREAD.with(|t| t.leaf_regs.replace(regs));
+        if spare.capacity() != 0 {
+            // A leaf entered while this one ran (through a class loader, say) left its file.
+            drop(spare);
+        } else {
+            // Nothing allocated, nothing to drop.
+            std::mem::forget(spare);
+        }
         result
     }
 
@@ -393,7 +409,7 @@ impl<'rt> Run<'rt> {
     fn run_frame(&mut self, frame: &Frame<'_>) -> Flow {
         match frame.unit.compiled() {
             Some(c) => self.exec_compiled(frame, c),
-            None => self.exec(frame),
+            None => self.exec::<false>(frame),
         }
     }
 
@@ -423,7 +439,10 @@ impl<'rt> Run<'rt> {
         self.regs.drain(at..).collect()
     }
 
-    fn exec(&mut self, f: &Frame<'_>) -> Flow {
+    /// The interpreter loop. `LEAF` instantiates it for leaf units (`CodeUnit::leaf`) without
+    /// the arms a leaf cannot reach (sends, blocks, `^`): a smaller function with a cheaper
+    /// entry for [`Run::exec_leaf`].
+    fn exec<const LEAF: bool>(&mut self, f: &Frame<'_>) -> Flow {
         let unit = f.unit;
         let code = &unit.code[..];
         let locals = f.base + unit.param_count;
@@ -525,6 +544,7 @@ impl<'rt> Run<'rt> {
                     }
                 }
                 X::ArithRet { op, a, b } => break Ok(self.arith_opnds(f, op, a, b)),
+                X::ArithRetRR { op, a, b } => break Ok(self.arith_regs(f.base, op, a, b)),
                 X::Nop => {}
                 X::Pop => drop(self.pop()),
                 X::Dup => {
@@ -643,6 +663,17 @@ impl<'rt> Run<'rt> {
                     if !ops::text_is_empty(&self.pop()) {
                         take_jump(&mut pc, &mut backedges, t);
                     }
+                }
+                X::Send { .. }
+                | X::SendSelf { .. }
+                | X::SendSuper { .. }
+                | X::SendClass { .. }
+                | X::MakeBlock { .. }
+                | X::InvokeBlock(_)
+                | X::NonLocalRet
+                    if LEAF =>
+                {
+                    break Err(not_a_leaf());
                 }
                 X::Send { site, argc } => {
                     let args = self.pop_args(argc as usize);
@@ -1057,6 +1088,20 @@ impl<'rt> Run<'rt> {
 fn take_jump(pc: &mut usize, backedges: &mut u32, target: u32) {
     *backedges = backedges.saturating_add(((target as usize) < *pc) as u32);
     *pc = target as usize;
+}
+
+/// A unit run as a leaf reached an instruction a leaf cannot have (a bug in `CodeUnit::leaf`).
+#[cold]
+fn not_a_leaf() -> Unwind {
+    debug_assert!(
+        false,
+        "a leaf unit reached a send, block or non-local return"
+    );
+    Error::new(
+        crate::error::ErrorKind::Internal,
+        "a leaf unit reached a send, block or non-local return",
+    )
+    .into()
 }
 
 pub(crate) fn no_self() -> Unwind {

@@ -159,6 +159,15 @@ pub enum X {
         /// Right operand.
         b: Opnd,
     },
+    /// `ArithRet` on two registers: the body of `[:a :b | a + b]`-style blocks.
+    ArithRetRR {
+        /// Operation.
+        op: Arith,
+        /// Left register.
+        a: u16,
+        /// Right register.
+        b: u16,
+    },
     /// `ArithStore` of `Add` on two registers.
     AddRR {
         /// Left register.
@@ -502,6 +511,11 @@ fn counting_loop(code: &[X], targets: &[bool], j: usize, out: &mut Vec<X>) -> us
 /// Register-operand forms of the commonest fused groups (no operand-kind dispatch).
 fn specialise(x: X) -> X {
     match x {
+        X::ArithRet {
+            op,
+            a: Opnd::Reg(a),
+            b: Opnd::Reg(b),
+        } => X::ArithRetRR { op, a, b },
         X::ArithStore {
             op: Arith::Add,
             a: Opnd::Reg(a),
@@ -609,6 +623,27 @@ mod tests {
                 X::Ret(Opnd::Reg(2)),
                 X::End,
             ]
+        );
+    }
+
+    #[test]
+    fn a_two_parameter_arithmetic_block_is_one_instruction() {
+        // `[:x :y | x * y]`: LOAD_PARAM 0 ; LOAD_PARAM 1 ; MUL ; RETURN
+        let ins = [
+            Ins::LoadParam(0),
+            Ins::LoadParam(1),
+            Ins::Arith(Arith::Mul),
+            Ins::Return,
+            Ins::End,
+        ];
+        let x = fuse(&ins, 2, &[]);
+        assert_eq!(
+            x[0],
+            X::ArithRetRR {
+                op: Arith::Mul,
+                a: 0,
+                b: 1
+            }
         );
     }
 

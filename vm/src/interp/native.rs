@@ -153,7 +153,7 @@ impl Run<'_> {
         let Some(code) = unit.compiled() else {
             return Some(Run::exec_leaf(rt, &frame, args));
         };
-        let mut run = Run::detached(rt);
+        let mut run = Run::detached(rt, Vec::new());
         // SAFETY: `args` holds at least `param_count` values, borrowed from the caller for the
         // whole call; compiled code only reads them (calling convention of `crate::tier`).
         let flow = unsafe { run.exec_compiled_at(&frame, code, args.as_ptr() as *const u64) };

@@ -2,12 +2,16 @@
 //! second, each beside raw SQLite doing the same number of row writes in the same run.
 //!
 //! * `persist/single`: one instance saved through the runtime's `InstanceStore` (what
-//!   `TT_Persist` does: the §4 document of the live instance, then one autocommit
-//!   `INSERT OR REPLACE … json(?)`). The bench cycles over `BATCH` resident instances.
-//! * `persist/batch`: `BATCH` instances per iteration: their documents, then `Store::save_batch`
-//!   (one `BEGIN IMMEDIATE` transaction). Goal: ≥ 500 000 instances/s.
-//! * `persist/batch_store_only`: the same batch with the documents already serialized (SQLite
-//!   work only: `json()`, the generated columns and the class index).
+//!   `TT_Persist` does: `Store::save_instance` — the §4 document of the live instance from the
+//!   direct writer, then one autocommit `INSERT OR REPLACE`). The bench cycles over `BATCH`
+//!   resident instances.
+//! * `persist/batch`: `BATCH` live instances per iteration through `Store::save_instances`
+//!   (what `TT_Close` and the daemon's end of request do): their documents, then one
+//!   `BEGIN IMMEDIATE` transaction of per-row inserts. Goal: ≥ 500 000 instances/s. Every
+//!   iteration replaces the rows of the previous one (as re-saving modified instances does).
+//! * `persist/batch_store_only`: the same batch with the documents already serialized, through
+//!   `Store::save_batch` (texts from outside: SQLite work only — `json()`, the generated columns
+//!   and the class index).
 //! * `persist/raw_sqlite_single` and `persist/raw_sqlite_batch`: the baselines, the same
 //!   documents written with plain `rusqlite` into a bare `(id TEXT PRIMARY KEY, data TEXT)`
 //!   table of another file with the same settings (WAL, `synchronous=NORMAL`).
@@ -18,7 +22,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rusqlite::{Connection, params};
-use tt_vm::persist::{Store, document_of};
+use tt_vm::persist::{Store, document_json_of};
 use tt_vm::runtime::InstanceStore;
 use tt_vm::{ClassDef, Instance, Runtime, Value};
 
@@ -66,9 +70,10 @@ fn persist(c: &mut Criterion) {
     let store = Store::open(&dir.join("instances.db")).expect("store");
     let docs: Vec<(String, String)> = insts
         .iter()
-        .map(|i| (i.id().to_string(), document_of(i).expect("doc").to_json()))
+        .map(|i| (i.id().to_string(), document_json_of(i).expect("doc")))
         .collect();
     assert_eq!(store.save_batch(&docs).expect("batch"), BATCH);
+    assert_eq!(store.save_instances(&insts).expect("batch"), BATCH);
     assert!(store.load(&docs[0].0).expect("load").is_some());
 
     let mut g = c.benchmark_group("persist");
@@ -96,13 +101,7 @@ fn persist(c: &mut Criterion) {
 
     g.throughput(Throughput::Elements(BATCH as u64));
     g.bench_function("batch", |b| {
-        b.iter(|| {
-            let batch: Vec<(String, String)> = insts
-                .iter()
-                .map(|i| (i.id().to_string(), document_of(i).expect("doc").to_json()))
-                .collect();
-            store.save_batch(black_box(&batch)).expect("batch")
-        })
+        b.iter(|| store.save_instances(black_box(&insts)).expect("batch"))
     });
     g.bench_function("batch_store_only", |b| {
         b.iter(|| store.save_batch(black_box(&docs)).expect("batch"))

@@ -5,13 +5,13 @@
 
 use std::ffi::{c_char, c_int};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
 use tt_vm::bridge::{BashBridge, BridgeConfig};
 use tt_vm::object::{is_valid_id, new_instance_id};
 use tt_vm::persist::instance_store::registered_ivars;
-use tt_vm::persist::{InstanceDoc, Store, document_of, instance_from_doc, resolve_db_path};
+use tt_vm::persist::{InstanceDoc, Store, document_json_of, instance_from_doc, resolve_db_path};
 use tt_vm::runtime::InstanceStore;
 use tt_vm::{Error, Instance, Runtime};
 
@@ -25,6 +25,9 @@ use crate::types::*;
 static BRIDGE: Mutex<Option<Arc<BashBridge>>> = Mutex::new(None);
 /// The session set with `TT_SetSessionID` (possibly before `TT_Init`).
 static SESSION: Mutex<Option<String>> = Mutex::new(None);
+/// The [`Store`] opened by [`open_store`], as its concrete type (the runtime holds it as
+/// `dyn InstanceStore`), for batched saves. Weak: the runtime's reference decides its lifetime.
+static STORE: Mutex<Option<Weak<Store>>> = Mutex::new(None);
 
 fn not_found(id: &str) -> CapiError {
     Error::not_found(format!("instance not found: {id}")).into()
@@ -33,8 +36,47 @@ fn not_found(id: &str) -> CapiError {
 /// Opens the store for `TT_Init` (persistence.md §2 resolution when `db` is `None`).
 pub fn open_store(db: Option<&str>) -> CapiResult<Option<Arc<dyn InstanceStore>>> {
     let path = resolve_db_path(db.filter(|d| !d.is_empty()).map(Path::new));
-    let store = Store::open(&path).map_err(Error::from)?;
-    Ok(Some(Arc::new(store)))
+    let store = Arc::new(Store::open(&path).map_err(Error::from)?);
+    *STORE.lock() = Some(Arc::downgrade(&store));
+    Ok(Some(store))
+}
+
+/// The runtime's store as a [`Store`], when it is the one [`open_store`] opened.
+fn runtime_store(rt: &Runtime) -> Option<Arc<Store>> {
+    let current = rt.store()?;
+    let store = STORE.lock().as_ref()?.upgrade()?;
+    let same = std::ptr::addr_eq(Arc::as_ptr(&current), Arc::as_ptr(&store));
+    same.then_some(store)
+}
+
+/// Saves `insts` (TT_Close, the daemon's end of request): with the runtime's own [`Store`] in
+/// one transaction ([`Store::save_instances`]); if that batch fails for another reason than a
+/// busy database, each instance is saved on its own so that one bad instance does not keep
+/// the others from being saved. Returns the first error.
+pub fn save_instances(rt: &Runtime, insts: &[Arc<Instance>]) -> Result<(), Error> {
+    let Some(store) = rt.store() else {
+        return Ok(());
+    };
+    if insts.is_empty() {
+        return Ok(());
+    }
+    if let Some(typed) = runtime_store(rt) {
+        match typed.save_instances(insts) {
+            Ok(_) => return Ok(()),
+            // Every instance would wait for the same lock again.
+            Err(e) if e.is_busy() => return Err(e.into()),
+            Err(_) => {}
+        }
+    }
+    let mut first = Ok(());
+    for inst in insts {
+        match store.save(rt, inst) {
+            Ok(()) => inst.set_dirty(false),
+            Err(e) if first.is_ok() => first = Err(e),
+            Err(_) => {}
+        }
+    }
+    first
 }
 
 /// Installs the Bash bridge when `$TRASHTALK_ROOT/lib/trash.bash` (default
@@ -60,23 +102,15 @@ pub fn shutdown_bridge() {
     }
 }
 
-/// Saves every resident instance modified since it was loaded or saved (`TT_Close`); keeps
-/// going after a failure and reports the first one.
+/// Saves every resident instance modified since it was loaded or saved (`TT_Close`), in one
+/// transaction when possible ([`save_instances`]); reports the first failure.
 pub fn save_modified(rt: &Runtime) -> CapiResult<()> {
-    let Some(store) = rt.store() else {
-        return Ok(());
-    };
-    let mut first = Ok(());
-    for inst in rt.resident_instances() {
-        if inst.is_dirty()
-            && !inst.is_released()
-            && let Err(e) = store.save(rt, &inst)
-            && first.is_ok()
-        {
-            first = Err(e.into());
-        }
-    }
-    first
+    let dirty: Vec<Arc<Instance>> = rt
+        .resident_instances()
+        .into_iter()
+        .filter(|i| i.is_dirty() && !i.is_released())
+        .collect();
+    Ok(save_instances(rt, &dirty)?)
 }
 
 /// Sets the process-wide session of the Bash bridge (`None` = the default).
@@ -89,7 +123,7 @@ pub fn set_session(s: Option<&str>) {
 
 /// The instance JSON document (persistence.md §4) of a live instance.
 pub fn document(inst: &Instance) -> CapiResult<String> {
-    Ok(document_of(inst)?.to_json())
+    Ok(document_json_of(inst).map_err(Error::from)?)
 }
 
 /// `TT_Load` semantics: reads the row and refreshes the resident instance in place (its handle

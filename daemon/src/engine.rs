@@ -132,26 +132,19 @@ impl Engine {
     }
 
     /// Saves every resident instance modified since it was loaded or saved, except `except`
-    /// (the transient receiver). Returns the first error.
+    /// (the transient receiver), in one transaction when possible
+    /// (`trashtalk::persist::save_instances`). Returns the first error.
     pub fn persist_dirty(&self, except: Option<&str>) -> Result<(), tt_vm::Error> {
-        let Some(store) = self.rt.store() else {
+        if self.rt.store().is_none() {
             return Ok(());
-        };
-        let mut first = Ok(());
-        for inst in self.rt.resident_instances() {
-            if !inst.is_dirty() || inst.is_released() || Some(inst.id()) == except {
-                continue;
-            }
-            match store.save(self.rt, &inst) {
-                Ok(()) => inst.set_dirty(false),
-                Err(e) => {
-                    if first.is_ok() {
-                        first = Err(e);
-                    }
-                }
-            }
         }
-        first
+        let dirty: Vec<_> = self
+            .rt
+            .resident_instances()
+            .into_iter()
+            .filter(|i| i.is_dirty() && !i.is_released() && Some(i.id()) != except)
+            .collect();
+        trashtalk::persist::save_instances(self.rt, &dirty)
     }
 
     /// `TT_Close`: saves modified instances, drops instances and blocks, closes the database.

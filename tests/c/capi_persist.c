@@ -124,6 +124,16 @@ int main(int argc, char** argv) {
 
     CHECK(TT_BashFallback("Note", "x", NULL, 0) == NULL);
     CHECK_ERR("bash bridge not available");
+
+    /* an instance that cannot be saved (a key/value id) does not keep TT_Close from saving
+       the other modified instances; the failure is reported */
+    CHECK(TT_Deserialize("{\"class\":\"Note\",\"id\":\"__kv__note\",\"_vars\":[\"title\"],\"title\":\"kv\"}") != NULL);
+    CHECK_VINT(TT_Send(id, "touch", NULL, 0), 10);
+    TT_Close();
+    CHECK_ERR("reserved key/value id: __kv__note");
+    CHECK(TT_Init(db, NULL) == 0);
+    CHECK_VINT(TT_GetIVar(TT_Lookup(id), "count"), 10);
+    CHECK(TT_Lookup("__kv__note") == NULL);
     free(gid);
     free(id);
     TT_Close();

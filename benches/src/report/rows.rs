@@ -654,7 +654,7 @@ pub fn sections(sum_ops: usize) -> Vec<Section> {
                 .rate("instances/s"),
                 row(
                     "persist.batch",
-                    "Batched persist, 1000 instances in one transaction (documents + `save_batch`)",
+                    "Batched persist, 1000 live instances in one transaction (documents + `save_instances`)",
                     Crit("persist/batch"),
                 )
                 .base(Some((
@@ -665,7 +665,7 @@ pub fn sections(sum_ops: usize) -> Vec<Section> {
                 .rate("instances/s"),
                 row(
                     "persist.batch_store_only",
-                    "Batched persist, documents already serialized (`save_batch` only)",
+                    "Batched persist, documents already serialized (`save_batch`, with `json()`)",
                     Crit("persist/batch_store_only"),
                 )
                 .base(Some((

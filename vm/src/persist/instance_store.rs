@@ -60,12 +60,10 @@ pub fn instance_from_doc(rt: &Runtime, id: String, doc: InstanceDoc) -> Instance
 }
 
 impl InstanceStore for Store {
-    /// Saves the instance's document and clears its modified flag.
+    /// Saves the instance's document ([`Store::save_instance`]: the direct writer, one
+    /// autocommit statement) and clears its modified flag.
     fn save(&self, _rt: &Runtime, inst: &Instance) -> Result<()> {
-        let doc = document_of(inst)?;
-        Store::save(self, inst.id(), &doc.to_json())?;
-        inst.set_dirty(false);
-        Ok(())
+        Ok(self.save_instance(inst)?)
     }
 
     /// Loads the row of `id` as a fresh instance; `Ok(None)` when there is no row.

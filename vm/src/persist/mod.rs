@@ -5,6 +5,8 @@
 //! * [`document`]: the instance JSON document (§4) — parsing with orphans and a missing
 //!   `_vars`, and compact writing in the spec's key order.
 //! * [`typing`]: value typing between runtime [`Value`](crate::Value)s and JSON (§5).
+//! * [`writer`]: the direct document writer — the §4 compact text of a live instance in one
+//!   pass, byte-identical to [`document_of`]`(..).to_json()`.
 //! * [`instance_store`]: glue that lets a [`Store`] serve as the runtime's
 //!   [`InstanceStore`](crate::runtime::InstanceStore) and converts live instances to and from
 //!   documents.
@@ -16,6 +18,7 @@ pub mod document;
 pub mod instance_store;
 pub mod store;
 pub mod typing;
+pub mod writer;
 
 use std::path::PathBuf;
 
@@ -23,6 +26,7 @@ pub use document::InstanceDoc;
 pub use instance_store::{document_of, instance_from_doc};
 pub use store::{Store, resolve_db_path, resolve_db_path_with};
 pub use typing::{json_to_value, value_to_json};
+pub use writer::{document_json_of, write_document_json};
 
 use crate::error::{Error, ErrorKind};
 
@@ -41,6 +45,10 @@ pub enum PersistError {
     /// A document that is not a valid instance document (§4), or not a JSON object.
     #[error("invalid instance JSON: {0}")]
     InvalidJson(String),
+    /// A released instance, whose document can no longer be written
+    /// (`instance not found: <id>`, the message of the runtime's not-found family).
+    #[error("instance not found: {0}")]
+    InstanceNotFound(String),
     /// A failure reported by SQLite; displays SQLite's own message.
     #[error("{}", sqlite_message(.0))]
     Sqlite(#[from] rusqlite::Error),
@@ -61,6 +69,15 @@ impl PersistError {
             PersistError::Sqlite(e) => e.sqlite_error_code(),
             _ => None,
         }
+    }
+
+    /// True when SQLite gave up waiting for a lock (`database is locked`, `database table is
+    /// locked`): retrying at once would wait for the same lock.
+    pub fn is_busy(&self) -> bool {
+        matches!(
+            self.sqlite_code(),
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        )
     }
 }
 
@@ -93,6 +110,7 @@ impl From<PersistError> for Error {
             PersistError::InvalidId(_)
             | PersistError::ReservedId(_)
             | PersistError::InvalidJson(_) => ErrorKind::InvalidInput,
+            PersistError::InstanceNotFound(_) => ErrorKind::NotFound,
             PersistError::Sqlite(_) | PersistError::CreateDir { .. } => ErrorKind::Persistence,
         };
         Error::new(kind, e.to_string())

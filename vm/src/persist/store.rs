@@ -1,10 +1,18 @@
 //! The SQLite store (persistence.md §2, §3, §8, §9).
 //!
 //! One [`Store`] owns one connection behind a mutex; every operation is a short autocommit
-//! statement (or one `BEGIN IMMEDIATE` transaction for [`Store::save_batch`]) and no statement
-//! or read transaction stays open between operations, so `sqlite3` CLI processes of the Bash
-//! runtime can read, write and checkpoint the same file concurrently (§3.3).
+//! statement (or one `BEGIN IMMEDIATE` transaction for [`Store::save_batch`] and
+//! [`Store::save_instances`]) and no statement or read transaction stays open between
+//! operations, so `sqlite3` CLI processes of the Bash runtime can read, write and checkpoint the
+//! same file concurrently (§3.3).
+//!
+//! Batches run the §3.4 save statement once per row inside their transaction: multi-row
+//! `INSERT OR REPLACE … VALUES (…),(…)` statements were measured slower when they replace
+//! existing rows (docs/persistence.md, "Decisions"). Documents written by the runtime's own
+//! writer ([`super::writer`]) are bound without `json()`, which is an identity on them (same
+//! section); texts from outside always go through `json()`.
 
+use std::borrow::Borrow;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -13,7 +21,9 @@ use parking_lot::Mutex;
 use rusqlite::types::ValueRef as SqlRef;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 
+use super::writer::{PLAIN_BIND_MAX_DEPTH, write_document_json};
 use super::{PersistError, check_id, is_kv_id};
+use crate::object::Instance;
 
 /// `CREATE TABLE` of §3.1.
 const CREATE_TABLE: &str =
@@ -34,6 +44,10 @@ const CREATE_INDEX: &str = "CREATE INDEX IF NOT EXISTS idx_instances_class ON in
 
 /// Save statement (§3.4).
 pub const SQL_SAVE: &str = "INSERT OR REPLACE INTO instances (id, data) VALUES (?1, json(?2))";
+/// The save statement for documents written by the runtime's own writer: §3.4's with the
+/// document bound as is, since `json()` is an identity on them (docs/persistence.md,
+/// "Decisions").
+pub const SQL_SAVE_WRITTEN: &str = "INSERT OR REPLACE INTO instances (id, data) VALUES (?1, ?2)";
 /// Load statement (§3.4).
 pub const SQL_LOAD: &str = "SELECT data FROM instances WHERE id = ?1";
 /// Delete statement (§3.4).
@@ -167,7 +181,8 @@ impl Store {
     }
 
     /// Saves many documents in one `BEGIN IMMEDIATE` transaction: all or nothing. Every id and
-    /// document is checked before the transaction starts. Returns the number of rows written.
+    /// document is checked before the transaction starts; the documents go through `json()`
+    /// (they come from outside). Returns the number of rows written.
     pub fn save_batch(&self, docs: &[(String, String)]) -> Result<usize, PersistError> {
         for (id, doc) in docs {
             check_saveable(id, doc)?;
@@ -185,6 +200,66 @@ impl Store {
         }
         tx.commit()?;
         Ok(docs.len())
+    }
+
+    /// Saves live instances in one `BEGIN IMMEDIATE` transaction: all or nothing. Every id is
+    /// checked and every document written by
+    /// [`write_document_json`] (byte-identical to
+    /// `document_of(..).to_json()`) before the transaction starts, so a released instance
+    /// (`instance not found: <id>`) writes nothing; a SQLite failure rolls the whole batch back.
+    /// Errors are returned, and the modified flags are cleared only after the commit. Returns
+    /// the number of rows written (`insts.len()`; a repeated instance is written twice, the
+    /// last write wins).
+    ///
+    /// Accepts `&[&Instance]`, `&[Arc<Instance>]`, …
+    pub fn save_instances<I: Borrow<Instance>>(&self, insts: &[I]) -> Result<usize, PersistError> {
+        for inst in insts {
+            check_saveable_id(inst.borrow().id())?;
+        }
+        if insts.is_empty() {
+            return Ok(0);
+        }
+        let mut docs = Docs::default();
+        docs.write(insts)?;
+        let mut conn = self.conn.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut written = tx.prepare_cached(SQL_SAVE_WRITTEN)?;
+            for (inst, &(a, b, plain)) in insts.iter().zip(&docs.rows) {
+                let id = inst.borrow().id();
+                let doc = &docs.buf[a..b];
+                if plain {
+                    written.execute(params![id, doc])?;
+                } else {
+                    tx.prepare_cached(SQL_SAVE)?.execute(params![id, doc])?;
+                }
+            }
+        }
+        tx.commit()?;
+        for inst in insts {
+            inst.borrow().set_dirty(false);
+        }
+        Ok(insts.len())
+    }
+
+    /// Saves one live instance in autocommit, its document written by
+    /// [`write_document_json`], and clears its modified flag.
+    /// Fails like [`Store::save_instances`].
+    pub fn save_instance(&self, inst: &Instance) -> Result<(), PersistError> {
+        let mut doc = String::with_capacity(256);
+        let depth = write_document_json(inst, &mut doc)?;
+        check_saveable_id(inst.id())?;
+        let sql = if depth <= PLAIN_BIND_MAX_DEPTH {
+            SQL_SAVE_WRITTEN
+        } else {
+            SQL_SAVE
+        };
+        {
+            let conn = self.conn.lock();
+            conn.prepare_cached(sql)?.execute(params![inst.id(), doc])?;
+        }
+        inst.set_dirty(false);
+        Ok(())
     }
 
     /// The stored document of `id`, if a row exists. Key/value ids (`__kv__…`) are not
@@ -250,12 +325,41 @@ impl Store {
     }
 }
 
-/// Checks an id and a document before saving.
-fn check_saveable(id: &str, doc_json: &str) -> Result<(), PersistError> {
+/// Checks an id before saving: §8 format, not a key/value id.
+fn check_saveable_id(id: &str) -> Result<(), PersistError> {
     check_id(id)?;
     if is_kv_id(id) {
         return Err(PersistError::ReservedId(id.to_owned()));
     }
+    Ok(())
+}
+
+/// The documents of a batch of instances in one buffer: (start, end, bindable without `json()`)
+/// per instance.
+#[derive(Default)]
+struct Docs {
+    buf: String,
+    rows: Vec<(usize, usize, bool)>,
+}
+
+impl Docs {
+    /// Appends the documents of `insts`.
+    fn write<I: Borrow<Instance>>(&mut self, insts: &[I]) -> Result<(), PersistError> {
+        self.buf.reserve(192 * insts.len());
+        self.rows.reserve(insts.len());
+        for inst in insts {
+            let start = self.buf.len();
+            let depth = write_document_json(inst.borrow(), &mut self.buf)?;
+            self.rows
+                .push((start, self.buf.len(), depth <= PLAIN_BIND_MAX_DEPTH));
+        }
+        Ok(())
+    }
+}
+
+/// Checks an id and a document before saving.
+fn check_saveable(id: &str, doc_json: &str) -> Result<(), PersistError> {
+    check_saveable_id(id)?;
     // `json(?2)` validates the text; a valid JSON text starting with `{` is an object.
     if !doc_json.trim_start().starts_with('{') {
         return Err(PersistError::InvalidJson("not a JSON object".into()));

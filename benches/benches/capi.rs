@@ -168,6 +168,12 @@ fn quick_ns(mut f: impl FnMut()) -> f64 {
 }
 
 fn capi(c: &mut Criterion) {
+    // Every TTBC block of these rows runs compiled (`TT_JIT=always`, read when the runtime is
+    // created): the block rows are the compiled-entry figures of issue #6. In the default
+    // `auto` mode the trivial blocks used here (`[:x | x + 1]`, `[:e | e]`) would stay on their
+    // trivial entry instead (`jit/invoke_block/interpreter`, `interp/invoke_trivial`).
+    // SAFETY: single-threaded here: no other thread reads or writes the environment.
+    unsafe { std::env::set_var("TT_JIT", "always") };
     let api = Api::load();
     let dir = std::env::temp_dir().join(format!("tt-bench-capi-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("bench dir");

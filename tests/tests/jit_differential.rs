@@ -876,13 +876,16 @@ fn tiering_threshold_and_failures() {
     assert!(tt_jit::install(&rt));
     rt.set_tier_mode(TierMode::Auto);
     rt.set_tier_threshold(3);
-    let b = rt.register_block(&hex(ADD), vec![]).unwrap();
+    // `x + y + 1` is not trivial (`tt_vm::interp::trivial`): it tiers up.
+    let add1 = tt_vm::compiler::compile_to_bytes("[:x :y | x + y + 1]").unwrap();
+    let b = rt.register_block(&add1, vec![]).unwrap();
+    assert!(b.code().trivial.is_none());
     for i in 0..5 {
         assert_eq!(
             rt.invoke_block(&b, &[Value::int(i), Value::int(1)])
                 .unwrap()
                 .as_int(),
-            Some(i + 1)
+            Some(i + 2)
         );
         assert_eq!(
             b.code().compiled().is_some(),
@@ -891,6 +894,24 @@ fn tiering_threshold_and_failures() {
             i + 1
         );
     }
+    // A trivial block (`[:x :y | x + y]`) never tiers up in Auto mode: its own entry is
+    // cheaper than a compiled one. Forced compilation still works (below, and TierMode::Always).
+    let t = rt.register_block(&hex(ADD), vec![]).unwrap();
+    assert!(t.code().trivial.is_some());
+    for i in 0..10 {
+        let r = rt
+            .invoke_block(&t, &[Value::int(i), Value::int(1)])
+            .unwrap();
+        assert_eq!(r.as_int(), Some(i + 1));
+    }
+    assert!(t.code().compiled().is_none());
+    assert!(rt.compile_unit(t.code()));
+    assert_eq!(
+        rt.invoke_block(&t, &[Value::int(4), Value::int(1)])
+            .unwrap()
+            .as_int(),
+        Some(5)
+    );
     // Back-edges count too: one long loop makes the next invocation compile.
     let b = rt.register_block(&hex(SUM), vec![]).unwrap();
     rt.set_tier_threshold(100);

@@ -269,6 +269,8 @@ impl Runtime {
         let hot = match self.tier_mode_fast() {
             TierMode::Never => return,
             TierMode::Always => true,
+            // A trivial unit's own entry is cheaper than a compiled one: never worth compiling.
+            TierMode::Auto if unit.trivial.is_some() => return,
             TierMode::Auto => unit.warm(1) >= self.tier_threshold(),
         };
         if hot && unit.compile_error.get().is_none() && self.has_compiler.load(Ordering::Relaxed) {

@@ -8,6 +8,7 @@ mod exec;
 pub mod fused;
 pub mod json_ops;
 pub mod native;
+pub mod trivial;
 
 pub(crate) use exec::Args;
 pub(crate) use exec::Run;
@@ -128,6 +129,10 @@ pub struct CodeUnit {
     /// return, so an activation of it never nests another one or needs the run's homes.
     /// Leaves are entered directly, without a run (`Runtime::invoke_block`).
     pub leaf: bool,
+    /// The body of a trivial leaf ([`trivial`]): evaluated on the caller's arguments by
+    /// `Runtime::invoke_block` while the unit is not compiled, and never tiered up in
+    /// `TierMode::Auto` (that entry is cheaper than a compiled one).
+    pub trivial: Option<trivial::Trivial>,
     /// Invocation + back-edge counter driving tier-up.
     pub heat: AtomicU32,
     /// Compiled code, once the tier compiled this unit.
@@ -308,8 +313,14 @@ impl CodeUnit {
                     | Ins::NonLocalRet
             )
         });
+        let trivial = if leaf {
+            trivial::Trivial::of(&code, chunk.params.len())
+        } else {
+            None
+        };
         Arc::new(CodeUnit {
             code,
+            trivial,
             param_count: chunk.params.len(),
             local_count: chunk.local_count as usize,
             max_stack: verified.max_stack,

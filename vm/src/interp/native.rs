@@ -151,6 +151,9 @@ impl Run<'_> {
             base: 0,
         };
         let Some(code) = unit.compiled() else {
+            if let Some(t) = unit.trivial {
+                return Some(Ok(t.eval(args, &unit.consts)));
+            }
             return Some(Run::exec_leaf(rt, &frame, args));
         };
         let mut run = Run::detached(rt, Vec::new());

@@ -136,8 +136,17 @@ pub unsafe fn instance_ref<'a>(h: *mut TTInstance) -> Option<&'a Instance> {
 }
 
 /// A caller-owned `TTValue` for a runtime value (c-abi.md §10, runtime → C).
-#[inline]
+#[inline(always)]
 pub fn to_tt(v: &Value) -> TTValue {
+    if let Some(i) = v.as_small_int() {
+        return TTValue::int(i);
+    }
+    to_tt_other(v)
+}
+
+/// [`to_tt`] of everything but an inline integer.
+#[inline(never)]
+fn to_tt_other(v: &Value) -> TTValue {
     match v.view() {
         ValueRef::Nil => TTValue::NIL,
         ValueRef::Bool(b) => TTValue::bool(b),
@@ -207,7 +216,7 @@ pub fn check_tag(t: TTValueType) -> CapiResult<()> {
 /// # Safety
 /// STRING/ERROR payloads are NULL or NUL-terminated strings; INSTANCE/BLOCK payloads are NULL
 /// or valid handles.
-#[inline]
+#[inline(always)]
 pub unsafe fn from_tt(v: &TTValue) -> CapiResult<Value> {
     match v.type_ {
         TT_TYPE_NIL => Ok(Value::NIL),
@@ -286,13 +295,24 @@ pub unsafe fn with_args<R>(
         return Ok(f(&v));
     }
     // SAFETY: the caller guarantees `n` readable values at `args`.
-    let slice = unsafe { std::slice::from_raw_parts(args, n) };
-    let mut buf = [const { Value::NIL }; 4];
-    for (slot, a) in buf.iter_mut().zip(slice) {
-        // SAFETY: per-element contract forwarded.
-        *slot = unsafe { from_tt(a) }?;
-    }
-    Ok(f(&buf[..n]))
+    let a = unsafe { std::slice::from_raw_parts(args, n) };
+    // SAFETY (each `from_tt` below): per-element contract forwarded. Arrays of exactly `n`
+    // values: nothing but the converted arguments is initialised or dropped.
+    Ok(match n {
+        1 => f(&[unsafe { from_tt(&a[0]) }?]),
+        2 => f(&[unsafe { from_tt(&a[0]) }?, unsafe { from_tt(&a[1]) }?]),
+        3 => f(&[
+            unsafe { from_tt(&a[0]) }?,
+            unsafe { from_tt(&a[1]) }?,
+            unsafe { from_tt(&a[2]) }?,
+        ]),
+        _ => f(&[
+            unsafe { from_tt(&a[0]) }?,
+            unsafe { from_tt(&a[1]) }?,
+            unsafe { from_tt(&a[2]) }?,
+            unsafe { from_tt(&a[3]) }?,
+        ]),
+    })
 }
 
 /// Takes ownership of a value returned by a `TTMethodFunc` (c-abi.md §7): converts it and

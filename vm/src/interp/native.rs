@@ -156,11 +156,78 @@ impl Run<'_> {
             }
             return Some(Run::exec_leaf(rt, &frame, args));
         };
-        let mut run = Run::detached(rt, Vec::new());
         // SAFETY: `args` holds at least `param_count` values, borrowed from the caller for the
         // whole call; compiled code only reads them (calling convention of `crate::tier`).
-        let flow = unsafe { run.exec_compiled_at(&frame, code, args.as_ptr() as *const u64) };
-        Some(run.finish(flow))
+        Some(unsafe { Run::enter_compiled_leaf(rt, &frame, code, args.as_ptr() as *const u64) })
+    }
+
+    /// Enters a compiled leaf in a detached run. The fast path (a value came back and the run
+    /// and context hold nothing) drops neither: there is nothing to drop, and their drop glue
+    /// is most of the cost of a short call. Everything else goes through
+    /// [`Run::finish_compiled_leaf`].
+    ///
+    /// # Safety
+    /// As [`Run::exec_compiled_at`].
+    #[inline]
+    unsafe fn enter_compiled_leaf(
+        rt: &Runtime,
+        frame: &Frame<'_>,
+        code: &Compiled,
+        params: *const u64,
+    ) -> crate::error::Result<Value> {
+        let mut run = std::mem::ManuallyDrop::new(Run::detached(rt, Vec::new()));
+        let mut ctx = JitCtx {
+            run: &mut run,
+            frame,
+            unwind: None,
+            panic: None,
+        };
+        // SAFETY: forwarded contract (see `exec_compiled_at`).
+        let r = unsafe { (code.entry)(&mut ctx as *mut JitCtx<'_, '_, '_> as *mut c_void, params) };
+        if r != UNWIND && ctx.unwind.is_none() && ctx.panic.is_none() {
+            std::mem::forget(ctx);
+            if run.owns_nothing() {
+                // SAFETY: a result other than UNWIND is an owned value's bits (calling
+                // convention).
+                return Ok(unsafe { Value::from_raw_bits(r) });
+            }
+            // SAFETY: as above.
+            let v = unsafe { Value::from_raw_bits(r) };
+            // SAFETY: `run` is not used after this.
+            unsafe { std::mem::ManuallyDrop::drop(&mut run) };
+            return Ok(v);
+        }
+        Run::finish_compiled_leaf(ctx, r)
+    }
+
+    /// The slow end of [`Run::enter_compiled_leaf`]: an unwind, a panic, or a context holding
+    /// something. The run is moved out of the caller's (never dropped) slot, which keeps an
+    /// empty detached run owning nothing, and is dropped here.
+    #[cold]
+    #[inline(never)]
+    fn finish_compiled_leaf(ctx: JitCtx<'_, '_, '_>, r: u64) -> crate::error::Result<Value> {
+        let JitCtx {
+            run, unwind, panic, ..
+        } = ctx;
+        let rt = run.rt;
+        let mut run = std::mem::replace(run, Run::detached(rt, Vec::new()));
+        if let Some(p) = panic {
+            drop(run);
+            resume_unwind(p);
+        }
+        let flow = if r != UNWIND {
+            // SAFETY: a result other than UNWIND is an owned value's bits (calling convention).
+            Ok(unsafe { Value::from_raw_bits(r) })
+        } else {
+            Err(unwind.unwrap_or_else(|| {
+                Error::new(
+                    ErrorKind::Internal,
+                    "compiled code unwound without a reason",
+                )
+                .into()
+            }))
+        };
+        run.finish(flow)
     }
 
     /// Runs compiled code with its params at `params`.

@@ -226,6 +226,8 @@ fn demo() -> Result<String, CliError> {
         let per = start.elapsed() / 50;
         let tier = if block.code().compiled().is_some() {
             "compiled"
+        } else if block.code().trivial.is_some() {
+            "interpreter (trivial entry)"
         } else {
             "interpreter"
         };

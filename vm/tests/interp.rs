@@ -441,8 +441,9 @@ fn interpreted_leaf_entry_agrees_with_the_general_activation_path() {
 
 /// Trivial leaves (one value-returning instruction over params, immediates and constants) are
 /// evaluated on the caller's arguments without the interpreter loop
-/// (`tt_vm::interp::trivial`). The same blocks invoked from bytecode run through the general
-/// activation and the loop; both must agree for every kind of argument, including the values
+/// (`tt_vm::interp::trivial`), entered directly and from bytecode. The same chunk with a NOP
+/// in front is not trivial and runs through the loop (the interpreted leaf entry, and a nested
+/// activation from bytecode); all must agree for every kind of argument, including the values
 /// that leave the integer fast path (floats, strings, nil, integers beyond the inline range,
 /// division by zero).
 #[test]
@@ -491,22 +492,35 @@ fn trivial_entry_agrees_with_the_interpreter_loop() {
             .unwrap()
     });
     let check = |src: &str, args: &[Value]| {
-        let block = rt
-            .register_block(&compile_to_bytes(src).unwrap(), Vec::new())
-            .unwrap();
+        let bytes = compile_to_bytes(src).unwrap();
+        let block = rt.register_block(&bytes, Vec::new()).unwrap();
         assert!(block.code().trivial.is_some(), "{src} is trivial");
-        let direct = rt.invoke_block(&block, args);
-        let mut caller_args = vec![Value::block(block.clone())];
-        caller_args.extend(args.iter().cloned());
+        let mut chunk = tt_vm::ttbc::load(&bytes).unwrap();
+        chunk.code.insert(0, 0x00); // NOP (the body has no jumps to shift)
+        let looped = rt
+            .register_block(&serialize(&chunk).unwrap(), Vec::new())
+            .unwrap();
+        assert!(looped.code().trivial.is_none() && looped.code().leaf);
         let n = block.code().param_count;
-        let general = rt.invoke_block(&callers[n], &caller_args);
-        match (&direct, &general) {
-            (Ok(d), Ok(g)) => {
-                assert_eq!(d.text(), g.text(), "{src} {args:?}");
-                assert_eq!(d.kind_name(), g.kind_name(), "{src} {args:?}");
+        let nested = |b: &Arc<tt_vm::Block>| {
+            let mut caller_args = vec![Value::block(b.clone())];
+            caller_args.extend(args.iter().cloned());
+            rt.invoke_block(&callers[n], &caller_args)
+        };
+        let reference = rt.invoke_block(&looped, args);
+        for (what, r) in [
+            ("direct", rt.invoke_block(&block, args)),
+            ("nested", nested(&block)),
+            ("nested loop", nested(&looped)),
+        ] {
+            match (&r, &reference) {
+                (Ok(d), Ok(g)) => {
+                    assert_eq!(d.text(), g.text(), "{what} {src} {args:?}");
+                    assert_eq!(d.kind_name(), g.kind_name(), "{what} {src} {args:?}");
+                }
+                (Err(d), Err(g)) => assert_eq!(d.to_string(), g.to_string()),
+                _ => panic!("{what} disagrees on {src} {args:?}: {r:?} vs {reference:?}"),
             }
-            (Err(d), Err(g)) => assert_eq!(d.to_string(), g.to_string()),
-            _ => panic!("entries disagree on {src} {args:?}: {direct:?} vs {general:?}"),
         }
     };
     for src in unary {

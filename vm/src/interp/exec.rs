@@ -105,6 +105,10 @@ pub(crate) trait ArgSource {
     /// Appends exactly `n` parameter values to `regs` (missing ones are nil, extra ones are
     /// dropped).
     fn load_params(self, regs: &mut Vec<Value>, n: usize);
+
+    /// The arguments as a slice, if there are at least `n` of them (a trivial unit reads its
+    /// parameters in place, `super::trivial`).
+    fn params(&self, n: usize) -> Option<&[Value]>;
 }
 
 impl ArgSource for Args {
@@ -112,6 +116,11 @@ impl ArgSource for Args {
     fn load_params(self, regs: &mut Vec<Value>, n: usize) {
         let mut it = self.into_iter();
         regs.extend((0..n).map(|_| it.next().unwrap_or(Value::NIL)));
+    }
+
+    #[inline]
+    fn params(&self, n: usize) -> Option<&[Value]> {
+        (self.len() >= n).then_some(&self[..])
     }
 }
 
@@ -128,6 +137,11 @@ impl ArgSource for &[Value] {
                 regs.push(self.get(i).cloned().unwrap_or(Value::NIL));
             }
         }
+    }
+
+    #[inline]
+    fn params(&self, n: usize) -> Option<&[Value]> {
+        (self.len() >= n).then_some(*self)
     }
 }
 
@@ -300,6 +314,19 @@ impl<'rt> Run<'rt> {
         args: impl ArgSource,
         caller_self: Option<&Value>,
     ) -> Flow {
+        let unit = &*b.code;
+        if unit.trivial.is_some() {
+            if unit.compiled().is_none() {
+                self.rt.maybe_tier_up(unit);
+            }
+            // A trivial unit (not compiled) is evaluated in place: it cannot nest anything,
+            // so it needs no activation, depth or frame id.
+            if let (Some(t), None, Some(params)) =
+                (unit.trivial, unit.compiled(), args.params(unit.param_count))
+            {
+                return Ok(t.eval(params, &unit.consts));
+            }
+        }
         match b.bound_self.as_ref().or(caller_self) {
             Some(this) => {
                 let this = this.clone();

@@ -6,7 +6,7 @@ use std::ffi::{c_char, c_int};
 use tt_vm::block::{block_not_found, registry};
 
 use crate::convert::{
-    block_arc, block_handle, c_str_or_empty, from_tt, malloc_str, to_tt, with_args,
+    block_borrowed, block_handle, c_str_or_empty, from_tt, malloc_str, to_tt, with_args,
 };
 use crate::error::{CapiError, guard};
 use crate::lifecycle::require_init;
@@ -100,8 +100,11 @@ pub unsafe extern "C" fn TT_InvokeBlockDirect(
 ) -> TTValue {
     guard(|| {
         let rt = require_init()?;
-        // SAFETY: NULL or a valid handle per the contract.
-        let Some(b) = (unsafe { block_arc(block) }) else {
+        // Pinned: the block stays alive while it runs, even if another thread releases it
+        // meanwhile (c-abi.md §3.3 `TT_Release`; tt_vm::pin).
+        let _pin = tt_vm::pin::pin();
+        // SAFETY: NULL or a valid handle per the contract; pinned for the whole call.
+        let Some(b) = (unsafe { block_borrowed(block) }) else {
             return Err(CapiError::NilBlock);
         };
         // SAFETY: argument contract forwarded.

@@ -69,6 +69,14 @@ impl CMethod {
         args: &[TTValue],
     ) -> CapiResult<TTValue> {
         let n = args.len().max(self.num_args.max(0) as usize);
+        if n == 0 {
+            // A readable NIL behind the pointer, for methods that look before checking `n`.
+            let mut none = TTValue::NIL;
+            // SAFETY: as in `invoke`; no arguments.
+            let ret = unsafe { (self.func)(this, &mut none, 0) };
+            // SAFETY: the returned value is moved to us (c-abi.md §7).
+            return unsafe { crate::convert::take_result_tt(ret) };
+        }
         if n <= 4 {
             let mut buf = [TTValue::NIL; 4];
             for (slot, a) in buf.iter_mut().zip(args) {

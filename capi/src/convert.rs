@@ -17,6 +17,7 @@
 
 use std::borrow::Cow;
 use std::ffi::{CStr, CString, c_char, c_int};
+use std::mem::ManuallyDrop;
 use std::sync::Arc;
 
 use smallvec::SmallVec;
@@ -106,6 +107,40 @@ pub unsafe fn instance_arc(h: *mut TTInstance) -> Option<Arc<Instance>> {
         Arc::increment_strong_count(p);
         Some(Arc::from_raw(p))
     }
+}
+
+/// The `Arc<Instance>` behind a handle, borrowed without touching its strong count (no atomic
+/// read-modify-write); `None` for NULL. Clones of it are real strong references.
+///
+/// # Safety
+/// `h` is NULL or a valid instance handle, and the instance stays allocated while the result
+/// lives: the caller is pinned (`tt_vm::pin`, which keeps released objects for running
+/// calls) or holds a strong reference.
+#[inline]
+pub unsafe fn instance_borrowed(h: *mut TTInstance) -> Option<ManuallyDrop<Arc<Instance>>> {
+    if h.is_null() {
+        return None;
+    }
+    // SAFETY: a valid handle is the data pointer of a live `Arc<Instance>` (module docs); the
+    // `ManuallyDrop` never gives back the count it did not take.
+    Some(ManuallyDrop::new(unsafe {
+        Arc::from_raw(h as *const Instance)
+    }))
+}
+
+/// [`instance_borrowed`] for block handles.
+///
+/// # Safety
+/// As [`instance_borrowed`], for a block handle.
+#[inline]
+pub unsafe fn block_borrowed(h: *mut TTBlock) -> Option<ManuallyDrop<Arc<Block>>> {
+    if h.is_null() {
+        return None;
+    }
+    // SAFETY: as in `instance_borrowed`, for the block registry's `Arc<Block>`.
+    Some(ManuallyDrop::new(unsafe {
+        Arc::from_raw(h as *const Block)
+    }))
 }
 
 /// A new strong reference to the block behind a handle; `None` for NULL.
@@ -343,9 +378,22 @@ pub unsafe fn take_result(v: TTValue) -> CapiResult<Value> {
 ///
 /// # Safety
 /// As [`take_result`].
+#[inline(always)]
 pub unsafe fn take_result_tt(v: TTValue) -> CapiResult<TTValue> {
     match v.type_ {
         TT_TYPE_NIL | TT_TYPE_INT | TT_TYPE_FLOAT => Ok(TTValue { pad: 0, ..v }),
+        // SAFETY: forwarded ownership contract.
+        _ => unsafe { take_result_tt_other(v) },
+    }
+}
+
+/// [`take_result_tt`] of the types that need a look at the payload.
+///
+/// # Safety
+/// As [`take_result_tt`].
+#[inline(never)]
+unsafe fn take_result_tt_other(v: TTValue) -> CapiResult<TTValue> {
+    match v.type_ {
         TT_TYPE_BOOL => Ok(TTValue::bool(v.int_val() != 0)),
         TT_TYPE_INSTANCE | TT_TYPE_BLOCK if v.ptr_val::<u8>().is_null() => Ok(TTValue::NIL),
         TT_TYPE_INSTANCE | TT_TYPE_BLOCK => Ok(TTValue { pad: 0, ..v }),

@@ -26,7 +26,7 @@ use tt_vm::runtime::is_class_name;
 use tt_vm::{Instance, MethodImpl, Runtime, Value};
 
 use crate::classes::c_method_of;
-use crate::convert::{args_from, c_str, c_str_or_empty, instance_arc, instance_handle, to_tt};
+use crate::convert::{args_from, c_str, c_str_or_empty, instance_borrowed, instance_handle, to_tt};
 use crate::error::{CapiError, CapiResult, guard};
 use crate::lifecycle::require_init;
 use crate::types::*;
@@ -178,10 +178,11 @@ pub unsafe extern "C" fn TT_SendSel(
     guard(|| {
         let rt = require_init()?;
         let sel = check_sel(sel)?;
-        // A strong reference keeps the receiver alive while its method runs, even if another
-        // thread releases it meanwhile (c-abi.md §3.3 `TT_Release`).
-        // SAFETY: NULL or a valid handle per the contract.
-        let Some(inst) = (unsafe { instance_arc(receiver) }) else {
+        // The pin keeps the receiver alive while its method runs, even if another thread
+        // releases it meanwhile (c-abi.md §3.3 `TT_Release`; tt_vm::pin).
+        let _pin = tt_vm::pin::pin();
+        // SAFETY: NULL or a valid handle per the contract; pinned for the whole call.
+        let Some(inst) = (unsafe { instance_borrowed(receiver) }) else {
             return Err(CapiError::NilInstance);
         };
         // SAFETY: argument contract forwarded.
@@ -203,8 +204,10 @@ pub unsafe extern "C" fn TT_SendDirect(
 ) -> TTValue {
     guard(|| {
         let rt = require_init()?;
-        // SAFETY: NULL or a valid handle per the contract.
-        let Some(inst) = (unsafe { instance_arc(inst) }) else {
+        // Pinned: the receiver stays alive while its method runs (see TT_SendSel).
+        let _pin = tt_vm::pin::pin();
+        // SAFETY: NULL or a valid handle per the contract; pinned for the whole call.
+        let Some(inst) = (unsafe { instance_borrowed(inst) }) else {
             return Err(CapiError::NilInstance);
         };
         // SAFETY: NULL or NUL-terminated per the contract.

@@ -2,7 +2,9 @@
  * Sends from several threads at once (c-abi.md §9): two threads hammer their own counters
  * (exact counts), a shared counter (no method atomicity: increments may interleave, never
  * crash), blocks and TT_Send by id, while a third thread keeps re-registering an unrelated class
- * (cache invalidation under load) and creating/releasing instances.
+ * (cache invalidation under load) and creating/releasing instances. Then TT_Release of an
+ * instance whose method is still running, from another thread and from the method itself: the
+ * running call keeps the object alive until it returns (c-abi.md §3.3).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -33,6 +35,51 @@ static TTValue other_ping(TTInstance* self, TTValue* a, int n) {
     (void)a;
     (void)n;
     return TT_MakeInt(1);
+}
+
+static atomic_int rc_started, rc_released;
+
+/* What a method can still do with its released receiver: its memory stays valid (the id
+ * reads back), its variables answer NIL with the last error `instance not found: <id>`. */
+static TTValue rc_after_release(TTInstance* self) {
+    char* id = TT_GetInstanceID(self);
+    TTValue v = TT_GetIVarByIndex(self, 0);
+    char* e = TT_GetLastError();
+    char expect[160];
+    snprintf(expect, sizeof expect, "instance not found: %s", id ? id : "?");
+    int ok = id && v.type == TT_TYPE_NIL && e && strcmp(e, expect) == 0;
+    TT_ReleaseValue(v);
+    free(e);
+    TTValue r = ok ? TT_MakeString(id) : TT_MakeInt(-1);
+    free(id);
+    return r;
+}
+
+/* Signals that it runs, waits until the main thread has released the receiver, then uses it. */
+static TTValue rc_hold_then_read(TTInstance* self, TTValue* a, int n) {
+    (void)a;
+    (void)n;
+    atomic_store(&rc_started, 1);
+    while (!atomic_load(&rc_released)) {
+    }
+    return rc_after_release(self);
+}
+
+/* Releases its own receiver, then keeps using it. */
+static TTValue rc_release_self(TTInstance* self, TTValue* a, int n) {
+    (void)a;
+    (void)n;
+    char* id = TT_GetInstanceID(self);
+    int rc = TT_Release(id);
+    free(id);
+    if (rc != 0) return TT_MakeInt(-2);
+    return rc_after_release(self);
+}
+
+static void* rc_caller(void* p) {
+    TTValue* out = p;
+    *out = TT_SendSel(TT_Lookup(getenv("TT_RC_ID")), TT_Intern("holdThenRead"), NULL, 0);
+    return NULL;
 }
 
 static char* shared_id;
@@ -142,6 +189,57 @@ int main(void) {
     free(b.own_id);
     free(shared_id);
     free(block_id);
+
+    /* Released while its method runs on another thread, and by its own method. */
+    TTMethodEntry rm[] = {
+        {"holdThenRead", rc_hold_then_read, 0, TT_METHOD_NATIVE},
+        {"releaseSelf", rc_release_self, 0, TT_METHOD_NATIVE},
+    };
+    TTMethodTable rt = {rm, 2, NULL, 0};
+    char* rivars[] = {"payload"};
+    TT_RegisterClass("RC", NULL, rivars, 1, &rt);
+    for (int round = 0; round < 50; round++) {
+        char* rid = TT_New("RC");
+        CHECK(rid != NULL);
+        TTValue payload = TT_MakeString("still here");
+        TT_SetIVarByIndex(TT_Lookup(rid), 0, payload);
+        TT_ReleaseValue(payload);
+        setenv("TT_RC_ID", rid, 1);
+        atomic_store(&rc_started, 0);
+        atomic_store(&rc_released, 0);
+        TTValue got;
+        pthread_t tr;
+        pthread_create(&tr, NULL, rc_caller, &got);
+        while (!atomic_load(&rc_started)) {
+        }
+        CHECK(TT_Release(rid) == 0);
+        /* new objects that could take the released memory if it had been freed */
+        for (int k = 0; k < 8; k++) {
+            char* junk = TT_New("RC");
+            TTValue j = TT_MakeString("junk junk junk junk");
+            TT_SetIVarByIndex(TT_Lookup(junk), 0, j);
+            TT_ReleaseValue(j);
+            TT_Release(junk);
+            free(junk);
+        }
+        atomic_store(&rc_released, 1);
+        pthread_join(tr, NULL);
+        CHECK(got.type == TT_TYPE_STRING && strcmp(got.stringVal, rid) == 0);
+        TT_ReleaseValue(got);
+        CHECK(TT_Release(rid) == -1);
+        free(rid);
+
+        char* sid = TT_New("RC");
+        TTInstance* sh = TT_Lookup(sid);
+        payload = TT_MakeString("mine");
+        TT_SetIVarByIndex(sh, 0, payload);
+        TT_ReleaseValue(payload);
+        TTValue r = TT_SendDirect(sh, "releaseSelf", NULL, 0);
+        CHECK(r.type == TT_TYPE_STRING && strcmp(r.stringVal, sid) == 0);
+        TT_ReleaseValue(r);
+        CHECK(TT_Release(sid) == -1);
+        free(sid);
+    }
     TT_Close();
     return tt_done();
 }

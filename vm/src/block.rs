@@ -176,7 +176,11 @@ impl BlockRegistry {
     /// Unregisters a block; false if it was not registered.
     pub fn release(&self, id: &str) -> bool {
         match parse_block_id(id) {
-            Some(n) => self.map.write().remove(&n).is_some(),
+            Some(n) => {
+                let removed = self.map.write().remove(&n);
+                // Calls that are still running on a raw handle keep it (crate::pin).
+                removed.map(|b| crate::pin::retire(b)).is_some()
+            }
             None => false,
         }
     }

@@ -14,6 +14,7 @@ pub mod error;
 pub mod interp;
 pub mod object;
 pub mod persist;
+pub mod pin;
 pub mod runtime;
 pub mod tier;
 pub mod ttbc;

@@ -525,8 +525,11 @@ impl Runtime {
 
     /// Forgets an instance or a block id (`TT_Release`). False if nothing was released.
     pub fn release(&self, id: &str) -> bool {
-        if let Some(inst) = self.instances.write().remove(id) {
+        let removed = self.instances.write().remove(id);
+        if let Some(inst) = removed {
             inst.mark_released();
+            // Calls that are still running on a raw handle keep it (crate::pin).
+            crate::pin::retire(inst);
             return true;
         }
         registry().release(id)
@@ -539,6 +542,7 @@ impl Runtime {
             inst.mark_released();
         }
         registry().clear();
+        crate::pin::drain();
     }
 
     /// Number of live (resident) instances of a class.

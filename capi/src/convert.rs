@@ -109,38 +109,41 @@ pub unsafe fn instance_arc(h: *mut TTInstance) -> Option<Arc<Instance>> {
     }
 }
 
-/// The `Arc<Instance>` behind a handle, borrowed without touching its strong count (no atomic
-/// read-modify-write); `None` for NULL. Clones of it are real strong references.
+/// The `Arc<T>` whose data pointer is `p`, borrowed without touching its strong count (no
+/// atomic read-modify-write); `None` for NULL. Clones of it are real strong references.
 ///
 /// # Safety
-/// `h` is NULL or a valid instance handle, and the instance stays allocated while the result
-/// lives: the caller is pinned (`tt_vm::pin`, which keeps released objects for running
-/// calls) or holds a strong reference.
+/// `p` is NULL or the data pointer of a live `Arc<T>` that stays allocated while the result
+/// lives.
 #[inline]
-pub unsafe fn instance_borrowed(h: *mut TTInstance) -> Option<ManuallyDrop<Arc<Instance>>> {
-    if h.is_null() {
+unsafe fn arc_borrowed<T>(p: *const T) -> Option<ManuallyDrop<Arc<T>>> {
+    if p.is_null() {
         return None;
     }
-    // SAFETY: a valid handle is the data pointer of a live `Arc<Instance>` (module docs); the
-    // `ManuallyDrop` never gives back the count it did not take.
-    Some(ManuallyDrop::new(unsafe {
-        Arc::from_raw(h as *const Instance)
-    }))
+    // SAFETY: forwarded contract; the `ManuallyDrop` never gives back the count it did not take.
+    Some(ManuallyDrop::new(unsafe { Arc::from_raw(p) }))
+}
+
+/// The `Arc<Instance>` behind a handle, borrowed without touching its strong count.
+///
+/// # Safety
+/// `h` is NULL or a valid instance handle (the data pointer of an `Arc<Instance>`, module
+/// docs), and the instance stays allocated while the result lives: the caller is pinned
+/// (`tt_vm::pin`, which keeps released objects for running calls) or holds a strong reference.
+#[inline]
+pub unsafe fn instance_borrowed(h: *mut TTInstance) -> Option<ManuallyDrop<Arc<Instance>>> {
+    // SAFETY: forwarded contract.
+    unsafe { arc_borrowed(h as *const Instance) }
 }
 
 /// [`instance_borrowed`] for block handles.
 ///
 /// # Safety
-/// As [`instance_borrowed`], for a block handle.
+/// As [`instance_borrowed`], for a block handle (the block registry's `Arc<Block>`).
 #[inline]
 pub unsafe fn block_borrowed(h: *mut TTBlock) -> Option<ManuallyDrop<Arc<Block>>> {
-    if h.is_null() {
-        return None;
-    }
-    // SAFETY: as in `instance_borrowed`, for the block registry's `Arc<Block>`.
-    Some(ManuallyDrop::new(unsafe {
-        Arc::from_raw(h as *const Block)
-    }))
+    // SAFETY: forwarded contract.
+    unsafe { arc_borrowed(h as *const Block) }
 }
 
 /// A new strong reference to the block behind a handle; `None` for NULL.

@@ -53,6 +53,8 @@ pub fn stats_json(rt: &Runtime) -> Json {
         "classes": rt.class_names().len(),
         "instances": rt.resident_instances().len(),
         "blocks": registry().len(),
+        // Released objects still kept for calls that were running (tt_vm::pin).
+        "retired_waiting": tt_vm::pin::waiting(),
         "dispatch": {
             "monomorphic": d.monomorphic,
             "polymorphic": d.polymorphic,

@@ -44,10 +44,16 @@ const CREATE_INDEX: &str = "CREATE INDEX IF NOT EXISTS idx_instances_class ON in
 
 /// Save statement (§3.4).
 pub const SQL_SAVE: &str = "INSERT OR REPLACE INTO instances (id, data) VALUES (?1, json(?2))";
-/// The save statement for documents written by the runtime's own writer: §3.4's with the
-/// document bound as is, since `json()` is an identity on them (docs/persistence.md,
-/// "Decisions").
-pub const SQL_SAVE_WRITTEN: &str = "INSERT OR REPLACE INTO instances (id, data) VALUES (?1, ?2)";
+/// The save statement for documents written by the runtime's own writer: the row of §3.4's
+/// statement, written as an upsert (an existing row keeps its rowid instead of being deleted
+/// and inserted again) with the document bound as is, since `json()` is an identity on them
+/// (docs/persistence.md, "Decisions").
+pub const SQL_SAVE_WRITTEN: &str = "INSERT INTO instances (id, data) VALUES (?1, ?2) \
+     ON CONFLICT(id) DO UPDATE SET data = excluded.data";
+/// [`SQL_SAVE_WRITTEN`] with the document through `json()`, for the runtime's documents deeper
+/// than [`PLAIN_BIND_MAX_DEPTH`]: SQLite refuses those beyond its limit as with [`SQL_SAVE`].
+pub const SQL_SAVE_WRITTEN_JSON: &str = "INSERT INTO instances (id, data) VALUES (?1, json(?2)) \
+     ON CONFLICT(id) DO UPDATE SET data = excluded.data";
 /// Load statement (§3.4).
 pub const SQL_LOAD: &str = "SELECT data FROM instances WHERE id = ?1";
 /// Delete statement (§3.4).
@@ -221,17 +227,28 @@ impl Store {
         }
         let mut docs = Docs::default();
         docs.write(insts)?;
+        // Rows in id order (b-tree locality in the `id` index); equal ids keep their order, so
+        // the last write of a repeated instance wins.
+        let mut order: Vec<(&str, usize)> = insts
+            .iter()
+            .enumerate()
+            .map(|(k, inst)| (inst.borrow().id(), k))
+            .collect();
+        order.sort_unstable();
         let mut conn = self.conn.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
             let mut written = tx.prepare_cached(SQL_SAVE_WRITTEN)?;
-            for (inst, &(a, b, plain)) in insts.iter().zip(&docs.rows) {
-                let id = inst.borrow().id();
+            for &(id, k) in &order {
+                let (a, b, plain) = docs.rows[k];
                 let doc = &docs.buf[a..b];
                 if plain {
-                    written.execute(params![id, doc])?;
+                    written.raw_bind_parameter(1, id)?;
+                    written.raw_bind_parameter(2, doc)?;
+                    written.raw_execute()?;
                 } else {
-                    tx.prepare_cached(SQL_SAVE)?.execute(params![id, doc])?;
+                    tx.prepare_cached(SQL_SAVE_WRITTEN_JSON)?
+                        .execute(params![id, doc])?;
                 }
             }
         }
@@ -252,7 +269,7 @@ impl Store {
         let sql = if depth <= PLAIN_BIND_MAX_DEPTH {
             SQL_SAVE_WRITTEN
         } else {
-            SQL_SAVE
+            SQL_SAVE_WRITTEN_JSON
         };
         {
             let conn = self.conn.lock();

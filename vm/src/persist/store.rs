@@ -227,20 +227,12 @@ impl Store {
         }
         let mut docs = Docs::default();
         docs.write(insts)?;
-        // Rows in id order (b-tree locality in the `id` index); equal ids keep their order, so
-        // the last write of a repeated instance wins.
-        let mut order: Vec<(&str, usize)> = insts
-            .iter()
-            .enumerate()
-            .map(|(k, inst)| (inst.borrow().id(), k))
-            .collect();
-        order.sort_unstable();
         let mut conn = self.conn.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
             let mut written = tx.prepare_cached(SQL_SAVE_WRITTEN)?;
-            for &(id, k) in &order {
-                let (a, b, plain) = docs.rows[k];
+            for (inst, &(a, b, plain)) in insts.iter().zip(&docs.rows) {
+                let id = inst.borrow().id();
                 let doc = &docs.buf[a..b];
                 if plain {
                     written.raw_bind_parameter(1, id)?;

@@ -262,6 +262,11 @@ fn arb_value() -> impl Strategy<Value = Value> {
         .prop_map(Value::float),
         any::<String>().prop_map(|s| Value::string(&s)),
         "[\\[\\]{}\":,0-9a-z .\\\\\u{0}\u{1f}\n-]{0,14}".prop_map(|s| Value::string(&s)),
+        // JSON-looking texts without whitespace or escapes (the writer's verbatim path).
+        "[\\[\\]{}\":,0-9a-cEe.$-]{0,16}".prop_map(|s| Value::string(&s)),
+        "\\[((-?(0|[1-9][0-9]{0,3})(\\.[0-9]{1,3})?|\"[a-b$]{0,2}\"|true|null|\\[\\]|\\{\\}),?){0,4}\\]"
+            .prop_map(|s| Value::string(&s)),
+        "\\{(\"[a-b$]{0,2}\":(-?[0-9]{1,3}|\"x\"|\\[\\]),?){0,3}\\}".prop_map(|s| Value::string(&s)),
         arb_json_container().prop_map(|j| Value::string(&j.to_string())),
         arb_json_container()
             .prop_map(|j| Value::string(&serde_json::to_string_pretty(&j).unwrap())),

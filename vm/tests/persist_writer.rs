@@ -744,3 +744,63 @@ fn own_saves_write_the_rows_of_the_spec_statement_over_existing_rows() {
     assert_same_rows(&ours, &spec, "second batch");
     assert_eq!(rowid(&ours, "batch_00004"), rowid_before);
 }
+
+/// Batches run statements of `BATCH_ROWS` rows, single rows, and `json()` rows for deep
+/// documents: the rows are those of the spec statement run row by row in the batch's order,
+/// also when one id comes twice (inside one statement and across statements); a row SQLite
+/// refuses in the middle rolls the whole batch back.
+#[test]
+fn save_instances_in_multi_row_statements_keeps_order_and_atomicity() {
+    let deep = |id: &str, depth: usize| {
+        let i = instance(id, None, vec![("v", Value::json(nested(depth)))], vec![]);
+        i.set_dirty(true);
+        Arc::new(i)
+    };
+    let twin = |id: &str, v: i64| {
+        let i = instance(id, Some("1"), vec![("v", Value::int(v))], vec![]);
+        i.set_dirty(true);
+        Arc::new(i)
+    };
+    let mut insts = many_instances(100, "Batch");
+    // The same id twice in one statement of 8 rows, and across statements.
+    insts[10] = twin("twin_a", 1);
+    insts[12] = twin("twin_a", 2);
+    insts[5] = twin("twin_b", 1);
+    insts[60] = twin("twin_b", 2);
+    // Deep documents (bound through `json()`) inside and between runs, one repeated.
+    for k in [0, 3, 50, 51, 99] {
+        insts[k] = deep(&format!("deep_{k}"), PLAIN_BIND_MAX_DEPTH + 100);
+    }
+    insts[70] = deep("deep_3", PLAIN_BIND_MAX_DEPTH + 50);
+    let (_a, ours) = temp_store();
+    let (_b, spec) = temp_store();
+    assert_eq!(ours.save_instances(&insts).unwrap(), 100);
+    for i in &insts {
+        spec.save(i.id(), &document_of(i).unwrap().to_json())
+            .unwrap();
+    }
+    assert_eq!(rows(&ours), rows(&spec));
+    assert_eq!(
+        ours.load("twin_a").unwrap().as_deref(),
+        Some(r#"{"class":"My::Thing","created_at":"1","_vars":["v"],"v":2}"#)
+    );
+    assert!(ours.load("twin_b").unwrap().unwrap().ends_with(r#""v":2}"#));
+
+    // A document SQLite refuses (`json()` beyond its depth limit) after several statements:
+    // nothing of the batch is written.
+    let before = rows(&ours);
+    let mut insts = many_instances(100, "Batch");
+    for i in &insts {
+        i.set("n", Value::string("changed"), false).unwrap();
+    }
+    insts[77] = deep("deep_77", 1500);
+    let err = ours.save_instances(&insts).unwrap_err();
+    assert!(matches!(err, PersistError::Sqlite(_)), "{err:?}");
+    assert_eq!(
+        Some(err.to_string()),
+        spec.save("deep_77", &document_of(&insts[77]).unwrap().to_json())
+            .err()
+            .map(|e| e.to_string())
+    );
+    assert_untouched(&ours, &insts, &before);
+}

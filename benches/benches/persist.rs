@@ -3,11 +3,11 @@
 //!
 //! * `persist/single`: one instance saved through the runtime's `InstanceStore` (what
 //!   `TT_Persist` does: `Store::save_instance` — the §4 document of the live instance from the
-//!   direct writer, then one autocommit `INSERT OR REPLACE`). The bench cycles over `BATCH`
-//!   resident instances.
+//!   direct writer, then one autocommit upsert, docs/persistence.md "Decisions"). The bench
+//!   cycles over `BATCH` resident instances.
 //! * `persist/batch`: `BATCH` live instances per iteration through `Store::save_instances`
 //!   (what `TT_Close` and the daemon's end of request do): their documents, then one
-//!   `BEGIN IMMEDIATE` transaction of per-row inserts. Goal: ≥ 500 000 instances/s. Every
+//!   `BEGIN IMMEDIATE` transaction of per-row upserts. Goal: ≥ 500 000 instances/s. Every
 //!   iteration replaces the rows of the previous one (as re-saving modified instances does).
 //! * `persist/batch_store_only`: the same batch with the documents already serialized, through
 //!   `Store::save_batch` (texts from outside: SQLite work only — `json()`, the generated columns

@@ -262,6 +262,11 @@ fn arb_value() -> impl Strategy<Value = Value> {
         .prop_map(Value::float),
         any::<String>().prop_map(|s| Value::string(&s)),
         "[\\[\\]{}\":,0-9a-z .\\\\\u{0}\u{1f}\n-]{0,14}".prop_map(|s| Value::string(&s)),
+        // JSON-looking texts without whitespace or escapes (the writer's verbatim path).
+        "[\\[\\]{}\":,0-9a-cEe.$-]{0,16}".prop_map(|s| Value::string(&s)),
+        "\\[((-?(0|[1-9][0-9]{0,3})(\\.[0-9]{1,3})?|\"[a-b$]{0,2}\"|true|null|\\[\\]|\\{\\}),?){0,4}\\]"
+            .prop_map(|s| Value::string(&s)),
+        "\\{(\"[a-b$]{0,2}\":(-?[0-9]{1,3}|\"x\"|\\[\\]),?){0,3}\\}".prop_map(|s| Value::string(&s)),
         arb_json_container().prop_map(|j| Value::string(&j.to_string())),
         arb_json_container()
             .prop_map(|j| Value::string(&serde_json::to_string_pretty(&j).unwrap())),
@@ -576,4 +581,226 @@ fn save_instances_reports_sqlite_failures() {
     assert_untouched(&store, &insts, &before);
     assert_eq!(store.save_instances(&insts).unwrap(), 300);
     assert!(insts.iter().all(|i| !i.is_dirty()));
+}
+
+/// `id`, `data`, `typeof(data)`, `class`, `created_at` and a Bash-side extra column `n`.
+type FullRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// Every row with the extra column, in id order.
+fn full_rows(store: &Store) -> Vec<FullRow> {
+    let c = Connection::open(store.path()).unwrap();
+    let mut st = c
+        .prepare("SELECT id, data, typeof(data), class, created_at, n FROM instances ORDER BY id")
+        .unwrap();
+    st.query_map([], |r| {
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+        ))
+    })
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap()
+}
+
+/// The ids a query answers, sorted.
+fn ids(store: &Store, sql: &str) -> Vec<String> {
+    let c = Connection::open(store.path()).unwrap();
+    let mut st = c.prepare(sql).unwrap();
+    let mut ids: Vec<String> = st
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    ids.sort();
+    ids
+}
+
+fn rowid(store: &Store, id: &str) -> i64 {
+    Connection::open(store.path())
+        .unwrap()
+        .query_row("SELECT rowid FROM instances WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .unwrap()
+}
+
+/// Checks that the stores hold the same rows and that every index answers as a table scan.
+fn assert_same_rows(ours: &Store, spec: &Store, what: &str) {
+    let want = full_rows(spec);
+    assert_eq!(full_rows(ours), want, "{what}");
+    for s in [ours, spec] {
+        let c = Connection::open(s.path()).unwrap();
+        let check: String = c
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(check, "ok", "{what}");
+        for class in ["Batch", "Old"] {
+            let q = |how: &str| {
+                ids(
+                    s,
+                    &format!("SELECT id FROM instances {how} WHERE class = '{class}'"),
+                )
+            };
+            assert_eq!(
+                q("INDEXED BY idx_instances_class"),
+                q("NOT INDEXED"),
+                "{what}"
+            );
+        }
+        assert_eq!(
+            ids(
+                s,
+                "SELECT id FROM instances INDEXED BY idx_instances_n WHERE n > 100"
+            ),
+            ids(s, "SELECT id FROM instances NOT INDEXED WHERE n > 100"),
+            "{what}"
+        );
+    }
+    for class in ["Batch", "Old"] {
+        let mut a = ours.ids_of_class(class).unwrap();
+        let mut b = spec.ids_of_class(class).unwrap();
+        a.sort();
+        b.sort();
+        assert_eq!(a, b, "{what}");
+        assert_eq!(
+            ours.count_of_class(class).unwrap(),
+            spec.count_of_class(class).unwrap()
+        );
+    }
+}
+
+/// The runtime's own saves write an existing row in place (an upsert) where §3.4's
+/// `INSERT OR REPLACE` deletes and inserts it again (docs/persistence.md, "Decisions"): the rows
+/// are the same — `id`, `data`, `typeof(data)`, `class`, `created_at`, a Bash-side extra column
+/// and every index — for rows that existed (with another class and document) and rows that did
+/// not; only an existing row keeps its rowid.
+#[test]
+fn own_saves_write_the_rows_of_the_spec_statement_over_existing_rows() {
+    let (_a, ours) = temp_store();
+    let (_b, spec) = temp_store();
+    for s in [&ours, &spec] {
+        let c = Connection::open(s.path()).unwrap();
+        c.execute_batch(
+            "ALTER TABLE instances ADD COLUMN n TEXT GENERATED ALWAYS AS \
+             (json_extract(data, '$.n')) VIRTUAL;
+             CREATE INDEX idx_instances_n ON instances(n);",
+        )
+        .unwrap();
+        c.execute(SQL_SAVE, ["__kv__greeting", r#"{"v":"hello"}"#])
+            .unwrap();
+        // Every other id exists already, written by the Bash side with another class.
+        for k in (0..600).step_by(2) {
+            c.execute(
+                SQL_SAVE,
+                [
+                    format!("batch_{k:05}"),
+                    format!(r#"{{"class":"Old","created_at":"1","_vars":["n"],"n":"{k}"}}"#),
+                ],
+            )
+            .unwrap();
+        }
+        c.execute(SQL_SAVE, ["old_1", r#"{"class":"Old","n":7}"#])
+            .unwrap();
+    }
+    let rowid_before = rowid(&ours, "batch_00004");
+    let insts = many_instances(600, "Batch");
+    assert_eq!(ours.save_instances(&insts).unwrap(), 600);
+    for i in &insts {
+        spec.save(i.id(), &document_of(i).unwrap().to_json())
+            .unwrap();
+    }
+    assert_same_rows(&ours, &spec, "batch over existing and new rows");
+    assert_eq!(rowid(&ours, "batch_00004"), rowid_before);
+    assert_ne!(rowid(&spec, "batch_00004"), rowid_before);
+
+    // Single saves and a second batch over the runtime's own rows, with changed documents.
+    for (k, i) in insts.iter().enumerate().step_by(3) {
+        i.set("n", Value::int(1000 + k as i64), false).unwrap();
+        ours.save_instance(i).unwrap();
+        spec.save(i.id(), &document_of(i).unwrap().to_json())
+            .unwrap();
+    }
+    assert_same_rows(&ours, &spec, "single saves");
+    for i in &insts {
+        i.set("w", Value::string("again"), false).unwrap();
+    }
+    assert_eq!(ours.save_instances(&insts[100..400]).unwrap(), 300);
+    for i in &insts[100..400] {
+        spec.save(i.id(), &document_of(i).unwrap().to_json())
+            .unwrap();
+    }
+    assert_same_rows(&ours, &spec, "second batch");
+    assert_eq!(rowid(&ours, "batch_00004"), rowid_before);
+}
+
+/// Batches run statements of `BATCH_ROWS` rows, single rows, and `json()` rows for deep
+/// documents: the rows are those of the spec statement run row by row in the batch's order,
+/// also when one id comes twice (inside one statement and across statements); a row SQLite
+/// refuses in the middle rolls the whole batch back.
+#[test]
+fn save_instances_in_multi_row_statements_keeps_order_and_atomicity() {
+    let deep = |id: &str, depth: usize| {
+        let i = instance(id, None, vec![("v", Value::json(nested(depth)))], vec![]);
+        i.set_dirty(true);
+        Arc::new(i)
+    };
+    let twin = |id: &str, v: i64| {
+        let i = instance(id, Some("1"), vec![("v", Value::int(v))], vec![]);
+        i.set_dirty(true);
+        Arc::new(i)
+    };
+    let mut insts = many_instances(100, "Batch");
+    // The same id twice in one statement of 8 rows, and across statements.
+    insts[10] = twin("twin_a", 1);
+    insts[12] = twin("twin_a", 2);
+    insts[5] = twin("twin_b", 1);
+    insts[60] = twin("twin_b", 2);
+    // Deep documents (bound through `json()`) inside and between runs, one repeated.
+    for k in [0, 3, 50, 51, 99] {
+        insts[k] = deep(&format!("deep_{k}"), PLAIN_BIND_MAX_DEPTH + 100);
+    }
+    insts[70] = deep("deep_3", PLAIN_BIND_MAX_DEPTH + 50);
+    let (_a, ours) = temp_store();
+    let (_b, spec) = temp_store();
+    assert_eq!(ours.save_instances(&insts).unwrap(), 100);
+    for i in &insts {
+        spec.save(i.id(), &document_of(i).unwrap().to_json())
+            .unwrap();
+    }
+    assert_eq!(rows(&ours), rows(&spec));
+    assert_eq!(
+        ours.load("twin_a").unwrap().as_deref(),
+        Some(r#"{"class":"My::Thing","created_at":"1","_vars":["v"],"v":2}"#)
+    );
+    assert!(ours.load("twin_b").unwrap().unwrap().ends_with(r#""v":2}"#));
+
+    // A document SQLite refuses (`json()` beyond its depth limit) after several statements:
+    // nothing of the batch is written.
+    let before = rows(&ours);
+    let mut insts = many_instances(100, "Batch");
+    for i in &insts {
+        i.set("n", Value::string("changed"), false).unwrap();
+    }
+    insts[77] = deep("deep_77", 1500);
+    let err = ours.save_instances(&insts).unwrap_err();
+    assert!(matches!(err, PersistError::Sqlite(_)), "{err:?}");
+    assert_eq!(
+        Some(err.to_string()),
+        spec.save("deep_77", &document_of(&insts[77]).unwrap().to_json())
+            .err()
+            .map(|e| e.to_string())
+    );
+    assert_untouched(&ours, &insts, &before);
 }

@@ -6,15 +6,17 @@
 //! operations, so `sqlite3` CLI processes of the Bash runtime can read, write and checkpoint the
 //! same file concurrently (§3.3).
 //!
-//! Batches run the §3.4 save statement once per row inside their transaction: multi-row
-//! `INSERT OR REPLACE … VALUES (…),(…)` statements were measured slower when they replace
-//! existing rows (docs/persistence.md, "Decisions"). Documents written by the runtime's own
-//! writer ([`super::writer`]) are bound without `json()`, which is an identity on them (same
-//! section); texts from outside always go through `json()`.
+//! Texts from outside ([`Store::save`], [`Store::save_batch`]) go through the §3.4 statement,
+//! `json()` included, once per row (multi-row `INSERT OR REPLACE` statements were measured
+//! slower). Documents written by the runtime's own writer ([`super::writer`]) are bound without
+//! `json()`, which is an identity on them, and saved with an upsert that stores the same row
+//! ([`SQL_SAVE_WRITTEN`]); [`Store::save_instances`] runs it [`BATCH_ROWS`] rows per statement
+//! (docs/persistence.md, "Decisions", has the proofs and the measurements).
 
 use std::borrow::Borrow;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -44,10 +46,30 @@ const CREATE_INDEX: &str = "CREATE INDEX IF NOT EXISTS idx_instances_class ON in
 
 /// Save statement (§3.4).
 pub const SQL_SAVE: &str = "INSERT OR REPLACE INTO instances (id, data) VALUES (?1, json(?2))";
-/// The save statement for documents written by the runtime's own writer: §3.4's with the
-/// document bound as is, since `json()` is an identity on them (docs/persistence.md,
-/// "Decisions").
-pub const SQL_SAVE_WRITTEN: &str = "INSERT OR REPLACE INTO instances (id, data) VALUES (?1, ?2)";
+/// The save statement for documents written by the runtime's own writer: the row of §3.4's
+/// statement, written as an upsert (an existing row keeps its rowid instead of being deleted
+/// and inserted again) with the document bound as is, since `json()` is an identity on them
+/// (docs/persistence.md, "Decisions").
+pub const SQL_SAVE_WRITTEN: &str = "INSERT INTO instances (id, data) VALUES (?1, ?2) \
+     ON CONFLICT(id) DO UPDATE SET data = excluded.data";
+/// [`SQL_SAVE_WRITTEN`] with the document through `json()`, for the runtime's documents deeper
+/// than [`PLAIN_BIND_MAX_DEPTH`]: SQLite refuses those beyond its limit as with [`SQL_SAVE`].
+pub const SQL_SAVE_WRITTEN_JSON: &str = "INSERT INTO instances (id, data) VALUES (?1, json(?2)) \
+     ON CONFLICT(id) DO UPDATE SET data = excluded.data";
+/// Rows per statement in [`Store::save_instances`]: the upsert of [`SQL_SAVE_WRITTEN`] with
+/// this many `VALUES` rows was measured fastest (docs/persistence.md, "Decisions").
+pub const BATCH_ROWS: usize = 8;
+
+/// [`SQL_SAVE_WRITTEN`] for [`BATCH_ROWS`] rows: `VALUES (?1, ?2), (?3, ?4), …`.
+static SQL_SAVE_WRITTEN_ROWS: LazyLock<String> = LazyLock::new(|| {
+    let values: Vec<String> = (0..BATCH_ROWS)
+        .map(|j| format!("(?{}, ?{})", 2 * j + 1, 2 * j + 2))
+        .collect();
+    format!(
+        "INSERT INTO instances (id, data) VALUES {} ON CONFLICT(id) DO UPDATE SET data = excluded.data",
+        values.join(", ")
+    )
+});
 /// Load statement (§3.4).
 pub const SQL_LOAD: &str = "SELECT data FROM instances WHERE id = ?1";
 /// Delete statement (§3.4).
@@ -224,15 +246,39 @@ impl Store {
         let mut conn = self.conn.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
-            let mut written = tx.prepare_cached(SQL_SAVE_WRITTEN)?;
-            for (inst, &(a, b, plain)) in insts.iter().zip(&docs.rows) {
-                let id = inst.borrow().id();
-                let doc = &docs.buf[a..b];
-                if plain {
-                    written.execute(params![id, doc])?;
-                } else {
-                    tx.prepare_cached(SQL_SAVE)?.execute(params![id, doc])?;
+            let row = |k: usize| {
+                let (a, b, plain) = docs.rows[k];
+                (insts[k].borrow().id(), &docs.buf[a..b], plain)
+            };
+            let mut multi = tx.prepare_cached(&SQL_SAVE_WRITTEN_ROWS)?;
+            let mut one = tx.prepare_cached(SQL_SAVE_WRITTEN)?;
+            let mut k = 0;
+            while k < insts.len() {
+                // A run of documents bound as they are, in statements of `BATCH_ROWS` rows,
+                // then the rest of the run row by row: rows stay in order (the last write of
+                // a repeated instance wins).
+                let end = (k..insts.len()).find(|&j| !row(j).2).unwrap_or(insts.len());
+                while end - k >= BATCH_ROWS {
+                    for j in 0..BATCH_ROWS {
+                        let (id, doc, _) = row(k + j);
+                        multi.raw_bind_parameter(2 * j + 1, id)?;
+                        multi.raw_bind_parameter(2 * j + 2, doc)?;
+                    }
+                    multi.raw_execute()?;
+                    k += BATCH_ROWS;
                 }
+                for j in k..end {
+                    let (id, doc, _) = row(j);
+                    one.raw_bind_parameter(1, id)?;
+                    one.raw_bind_parameter(2, doc)?;
+                    one.raw_execute()?;
+                }
+                if end < insts.len() {
+                    let (id, doc, _) = row(end);
+                    tx.prepare_cached(SQL_SAVE_WRITTEN_JSON)?
+                        .execute(params![id, doc])?;
+                }
+                k = end + 1;
             }
         }
         tx.commit()?;
@@ -252,7 +298,7 @@ impl Store {
         let sql = if depth <= PLAIN_BIND_MAX_DEPTH {
             SQL_SAVE_WRITTEN
         } else {
-            SQL_SAVE
+            SQL_SAVE_WRITTEN_JSON
         };
         {
             let conn = self.conn.lock();

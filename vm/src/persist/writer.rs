@@ -173,13 +173,158 @@ fn write_float(out: &mut String, f: f64) {
 /// A string value: a text that is a whole JSON array/object is written as that JSON value
 /// (compact), anything else as a JSON string (as [`super::typing::string_to_json`]).
 fn write_string_value(out: &mut String, s: &str) -> usize {
-    if s.trim_start().starts_with(['[', '{'])
-        && let Ok(j @ (Json::Array(_) | Json::Object(_))) = serde_json::from_str::<Json>(s)
-    {
-        return write_json(out, &j);
+    if s.trim_start().starts_with(['[', '{']) {
+        if let Some(depth) = verbatim_json_depth(s) {
+            out.push_str(s);
+            return depth;
+        }
+        if let Ok(j @ (Json::Array(_) | Json::Object(_))) = serde_json::from_str::<Json>(s) {
+            return write_json(out, &j);
+        }
     }
     write_str(out, s);
     0
+}
+
+/// Nesting limit of [`verbatim_json_depth`] (serde_json's own is 127 levels).
+const VERBATIM_MAX_DEPTH: usize = 64;
+/// Keys per object [`verbatim_json_depth`] checks for duplicates.
+const VERBATIM_MAX_KEYS: usize = 16;
+
+/// When `s` is a JSON array/object that serde_json parses and writes back byte for byte — no
+/// whitespace, strings without escapes or control characters, numbers without exponent
+/// (`-?(0|[1-9][0-9]*)(\.[0-9]+)?`, kept as their text with `arbitrary_precision`), objects of
+/// at most [`VERBATIM_MAX_KEYS`] distinct keys none of which starts with `$` (serde_json's
+/// private number marker), at most [`VERBATIM_MAX_DEPTH`] levels — its nesting depth (as
+/// [`write_json`] counts it). `None` when in doubt: the caller then parses it with serde_json.
+fn verbatim_json_depth(s: &str) -> Option<usize> {
+    if !s.starts_with(['[', '{']) {
+        return None;
+    }
+    let mut scan = Verbatim {
+        b: s.as_bytes(),
+        i: 0,
+    };
+    let depth = scan.value(0)?;
+    (scan.i == s.len()).then_some(depth)
+}
+
+/// The scanner of [`verbatim_json_depth`]: `b[i..]` is still to read.
+struct Verbatim<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Verbatim<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn eat(&mut self, c: u8) -> bool {
+        let hit = self.peek() == Some(c);
+        self.i += usize::from(hit);
+        hit
+    }
+
+    /// One value at nesting `level`; its depth in containers (0 for scalars).
+    fn value(&mut self, level: usize) -> Option<usize> {
+        match self.peek()? {
+            b'[' if level < VERBATIM_MAX_DEPTH => {
+                self.i += 1;
+                if self.eat(b']') {
+                    return Some(1);
+                }
+                let mut depth = 0;
+                loop {
+                    depth = depth.max(self.value(level + 1)?);
+                    if !self.eat(b',') {
+                        return self.eat(b']').then_some(depth + 1);
+                    }
+                }
+            }
+            b'{' if level < VERBATIM_MAX_DEPTH => {
+                self.i += 1;
+                if self.eat(b'}') {
+                    return Some(1);
+                }
+                let mut keys: [&[u8]; VERBATIM_MAX_KEYS] = [&[]; VERBATIM_MAX_KEYS];
+                let mut n = 0;
+                let mut depth = 0;
+                loop {
+                    let key = self.string()?;
+                    if n == VERBATIM_MAX_KEYS
+                        || key.first() == Some(&b'$')
+                        || keys[..n].contains(&key)
+                    {
+                        return None;
+                    }
+                    keys[n] = key;
+                    n += 1;
+                    if !self.eat(b':') {
+                        return None;
+                    }
+                    depth = depth.max(self.value(level + 1)?);
+                    if !self.eat(b',') {
+                        return self.eat(b'}').then_some(depth + 1);
+                    }
+                }
+            }
+            b'"' => self.string().map(|_| 0),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => None,
+        }
+    }
+
+    fn literal(&mut self, lit: &[u8]) -> Option<usize> {
+        self.b[self.i..].starts_with(lit).then(|| {
+            self.i += lit.len();
+            0
+        })
+    }
+
+    /// A string without escapes or control characters; its content.
+    fn string(&mut self) -> Option<&'a [u8]> {
+        if !self.eat(b'"') {
+            return None;
+        }
+        let start = self.i;
+        loop {
+            match *self.b.get(self.i)? {
+                b'"' => {
+                    self.i += 1;
+                    return Some(&self.b[start..self.i - 1]);
+                }
+                b'\\' | 0..=0x1f => return None,
+                _ => self.i += 1,
+            }
+        }
+    }
+
+    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?`; a number with an exponent is left to serde_json.
+    fn number(&mut self) -> Option<usize> {
+        self.eat(b'-');
+        match self.peek()? {
+            b'0' => self.i += 1,
+            b'1'..=b'9' => self.digits(),
+            _ => return None,
+        }
+        if self.eat(b'.') {
+            if !matches!(self.peek(), Some(b'0'..=b'9')) {
+                return None;
+            }
+            self.digits();
+        }
+        (!matches!(self.peek(), Some(b'e' | b'E' | b'0'..=b'9'))).then_some(0)
+    }
+
+    fn digits(&mut self) {
+        while matches!(self.peek(), Some(b'0'..=b'9')) {
+            self.i += 1;
+        }
+    }
 }
 
 /// Writes a JSON value compactly, as `serde_json::to_string` does; returns its nesting depth.
@@ -270,6 +415,17 @@ fn write_str(out: &mut String, s: &str) {
     out.reserve(s.len() + 2);
     out.push('"');
     let bytes = s.as_bytes();
+    // Most strings (names, classes, ids, plain texts) need no escape: one branch-free pass,
+    // then a single copy.
+    if bytes
+        .iter()
+        .fold(0u8, |acc, &b| acc | ESCAPE[usize::from(b)])
+        == 0
+    {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let esc = ESCAPE[b as usize];
@@ -343,6 +499,102 @@ mod tests {
             let mut out = String::new();
             write_str(&mut out, &s);
             assert_eq!(out, serde_json::to_string(&s).unwrap(), "U+{c:04X}");
+        }
+    }
+
+    /// What serde_json makes of a JSON-text string value, and its depth.
+    fn via_serde(s: &str) -> (String, usize) {
+        let mut out = String::new();
+        let j: Json = serde_json::from_str(s).unwrap();
+        let depth = write_json(&mut out, &j);
+        (out, depth)
+    }
+
+    #[test]
+    fn verbatim_json_is_what_serde_json_writes_back() {
+        let verbatim = [
+            "[]",
+            "{}",
+            r#"["a","b"]"#,
+            "[0,-0,1.50,-0.0,0.000,18446744073709551615,18446744073709551616,-9223372036854775808,-9223372036854775809]",
+            "[123456789012345678901234567890.123456789012345678901234567890]",
+            "{\"a\":{\"b\":[true,false,null,{\"c\":\"é ✓ 😀 / \u{7f}\"}]},\"\":[[[]]]}",
+            r#"{"a$":1,"b":{"a$":2}}"#,
+            r#"{"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k10":10,"k11":11,"k12":12,"k13":13,"k14":14,"k15":15,"k16":16}"#,
+        ];
+        for s in verbatim {
+            let (want, depth) = via_serde(s);
+            assert_eq!(want, s, "serde_json keeps {s}");
+            assert_eq!(verbatim_json_depth(s), Some(depth), "{s}");
+        }
+        let deep = format!(
+            "{}{}",
+            "[".repeat(VERBATIM_MAX_DEPTH),
+            "]".repeat(VERBATIM_MAX_DEPTH)
+        );
+        assert_eq!(verbatim_json_depth(&deep), Some(VERBATIM_MAX_DEPTH));
+        assert_eq!(via_serde(&deep).1, VERBATIM_MAX_DEPTH);
+
+        // Left to serde_json: texts it rewrites, and texts it refuses.
+        let deeper = format!("[{deep}]");
+        let mut doubtful: Vec<&str> = vec![
+            &deeper,
+            " []",
+            "[] ",
+            "[1, 2]",
+            "[\n1]",
+            r#"["\u0041"]"#,
+            r#"["\/"]"#,
+            r#"["a\"b"]"#,
+            "[1E5]",
+            "[1e5]",
+            "[1.5e-3]",
+            r#"{"dup":1,"dup":2}"#,
+            r#"{"a":{"x":1,"x":2}}"#,
+            r#"{"$serde_json::private::Number":"1"}"#,
+            r#"{"$":1}"#,
+            "\"a\"",
+            "1",
+            r#"{"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k10":10,"k11":11,"k12":12,"k13":13,"k14":14,"k15":15,"k16":16,"k17":17}"#,
+        ];
+        let invalid = [
+            "[",
+            "[1,]",
+            "[,1]",
+            "[01]",
+            "[-]",
+            "[1.]",
+            "[.5]",
+            "[+1]",
+            "[-01]",
+            "[tru]",
+            "[nul]",
+            "[1]x",
+            "[1][2]",
+            r#"{"a"}"#,
+            r#"{"a":}"#,
+            "{a:1}",
+            r#"{"a":1,}"#,
+            "[\"\u{1}\"]",
+            "[\"a]",
+            "[NaN]",
+            "[Infinity]",
+        ];
+        doubtful.extend(invalid);
+        for s in doubtful {
+            assert_eq!(verbatim_json_depth(s), None, "{s}");
+        }
+        for s in invalid {
+            assert!(serde_json::from_str::<Json>(s).is_err(), "{s}");
+        }
+        // Through the writer: the same document as `document_of` either way.
+        for s in verbatim.iter().chain(&[
+            r#"{"dup":1,"dup":2}"#,
+            "[1E5, -0]",
+            "[01]",
+            r#"{"$serde_json::private::Number":"1"}"#,
+        ]) {
+            same(&inst(None, vec![("v", Value::string(s))], vec![]));
         }
     }
 

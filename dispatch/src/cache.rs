@@ -303,9 +303,13 @@ impl<M: Send + Sync + 'static> SendCache<M> {
         }
     }
 
+    /// Reports the hits counted since the last report to the registry the site is bound to.
+    /// The site does it itself every [`HIT_FLUSH`] hits and on every miss; generated code that
+    /// counts its own inline hits in the `hits` cell ([`layout::HITS`]) calls it at the same
+    /// points.
     #[cold]
     #[inline(never)]
-    fn flush_hits(&self) {
+    pub fn flush_hits(&self) {
         if let Some(c) = self.bound.get() {
             let h = self.hits.load(Ordering::Relaxed);
             let before = self.flushed.swap(h, Ordering::Relaxed);

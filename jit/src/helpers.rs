@@ -53,11 +53,14 @@ pub(crate) enum Helper {
     /// `resume(site, buf)`: re-executes a speculative run that left the fast path
     /// ([`crate::resume`]).
     Resume,
+    /// `flush_hits(site)`: reports a send site's hits to its registry (every
+    /// [`tt_dispatch::stats::HIT_FLUSH`] hits counted inline by compiled code).
+    FlushHits,
 }
 
 impl Helper {
     /// All helpers, in declaration order.
-    pub(crate) const ALL: [Helper; 12] = [
+    pub(crate) const ALL: [Helper; 13] = [
         Helper::Retain,
         Helper::Release,
         Helper::Arith,
@@ -70,6 +73,7 @@ impl Helper {
         Helper::Op,
         Helper::Send,
         Helper::Resume,
+        Helper::FlushHits,
     ];
 
     /// Symbol name.
@@ -87,13 +91,14 @@ impl Helper {
             Helper::Op => "tt_jit_op",
             Helper::Send => "tt_jit_send",
             Helper::Resume => "tt_jit_resume",
+            Helper::FlushHits => "tt_jit_flush_hits",
         }
     }
 
     /// Number of (64-bit integer or pointer) parameters.
     pub(crate) fn arity(self) -> usize {
         match self {
-            Helper::Retain | Helper::Release => 1,
+            Helper::Retain | Helper::Release | Helper::FlushHits => 1,
             Helper::Neg | Helper::Truthy | Helper::TextEmpty | Helper::Strlen | Helper::Resume => 2,
             Helper::Concat => 3,
             Helper::Arith | Helper::Compare | Helper::Op => 4,
@@ -103,7 +108,10 @@ impl Helper {
 
     /// True when the helper returns a 64-bit result.
     pub(crate) fn returns(self) -> bool {
-        !matches!(self, Helper::Retain | Helper::Release | Helper::Resume)
+        !matches!(
+            self,
+            Helper::Retain | Helper::Release | Helper::Resume | Helper::FlushHits
+        )
     }
 
     /// The helper's address.
@@ -121,6 +129,7 @@ impl Helper {
             Helper::Op => tt_jit_op as *const u8,
             Helper::Send => tt_jit_send as *const u8,
             Helper::Resume => resume::tt_jit_resume as *const u8,
+            Helper::FlushHits => tt_jit_flush_hits as *const u8,
         }
     }
 }
@@ -270,4 +279,9 @@ extern "C" fn tt_jit_send(
     // passes the receiver (owned iff `recv_owned`, else borrowed from its frame) plus the owned
     // arguments (`n >= 1`).
     unsafe { (*ctx).send(&*site, vals, n, recv_owned != 0) }
+}
+
+extern "C" fn tt_jit_flush_hits(site: *const SendCache<MethodImpl>) {
+    // SAFETY: as in `tt_jit_send`: `site` points into the running unit's `sites`.
+    unsafe { (*site).flush_hits() }
 }

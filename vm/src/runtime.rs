@@ -35,6 +35,9 @@ pub type NativeClosure = dyn Fn(&Runtime, &Value, &[Value]) -> Result<Value> + S
 #[derive(Clone)]
 pub struct NativeFn {
     entry: NativeEntry,
+    /// The closure's data address for a typed entry (`native_entry::<F>` reads it instead of
+    /// deriving it from the fat `Arc` through the vtable); 0 for `native_entry_dyn`.
+    env: usize,
     f: Arc<NativeClosure>,
 }
 
@@ -74,6 +77,7 @@ impl NativeFn {
     {
         NativeFn {
             entry: crate::interp::native::native_entry::<F>,
+            env: Arc::as_ptr(&f) as usize,
             f,
         }
     }
@@ -82,6 +86,7 @@ impl NativeFn {
     pub fn from_arc(f: Arc<NativeClosure>) -> NativeFn {
         NativeFn {
             entry: crate::interp::native::native_entry_dyn,
+            env: 0,
             f,
         }
     }
@@ -96,6 +101,12 @@ impl NativeFn {
     #[inline]
     pub fn entry(&self) -> NativeEntry {
         self.entry
+    }
+
+    /// The closure's data address as a typed entry sees it (0 for a type-erased one).
+    #[inline]
+    pub(crate) fn env(&self) -> usize {
+        self.env
     }
 }
 

@@ -71,6 +71,14 @@ impl JitCtx<'_, '_, '_> {
         }
     }
 
+    /// Parks the error or panic of a native method's thin entry (out of line: the hot path of
+    /// the entry keeps nothing live across the call for it).
+    #[cold]
+    #[inline(never)]
+    fn park_native(&mut self, r: std::thread::Result<crate::error::Result<Value>>) -> u64 {
+        self.settle(r.map(|r| r.map_err(Unwind::from)))
+    }
+
     /// Executes instruction `pc` of the running unit the way the interpreter does, for the
     /// instructions compiled code does not inline. `vals` are the instruction's popped
     /// operands (deepest first), each an owned value that this call consumes. Returns the bits
@@ -154,8 +162,10 @@ unsafe fn call_native(
     let run = &mut *ctx.run;
     run.publish_depth();
     let rt = run.rt;
-    let r = catch_unwind(AssertUnwindSafe(|| f(rt, &this, args)));
-    ctx.settle(r.map(|r| r.map_err(Unwind::from)))
+    match catch_unwind(AssertUnwindSafe(|| f(rt, &this, args))) {
+        Ok(Ok(v)) => v.into_raw_bits(),
+        other => ctx.park_native(other),
+    }
 }
 
 /// The [`crate::runtime::NativeEntry`] of a [`NativeFn`] made from a closure of type `F`
@@ -174,10 +184,10 @@ pub(crate) unsafe extern "C" fn native_entry<F>(
 where
     F: Fn(&Runtime, &Value, &[Value]) -> crate::error::Result<Value> + Send + Sync + 'static,
 {
-    // SAFETY: the entry was stored by `NativeFn::typed::<F>` beside an `Arc<F>` unsized to
-    // `Arc<NativeClosure>`: the closure's data pointer is that `F`, alive as long as the
-    // (never freed) method record the caller read `native` from.
-    let f: &F = unsafe { &*(std::sync::Arc::as_ptr((*native).closure()) as *const F) };
+    // SAFETY: the entry was stored by `NativeFn::typed::<F>` together with `env`, the address
+    // of the `F` inside the `Arc` it keeps (unsized to `Arc<NativeClosure>`), alive as long as
+    // the (never freed) method record the caller read `native` from.
+    let f: &F = unsafe { &*((*native).env() as *const F) };
     // SAFETY: forwarded from the caller.
     unsafe { call_native(f, ctx, this, args, argc) }
 }

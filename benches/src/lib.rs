@@ -12,7 +12,8 @@ pub const ADD_HEX: &str = "5454424300010000000000062200220150F000000201780179000
 /// ttbc.md §13.2 the summing loop `[:n | ... sum of 0..n-1]`.
 pub const SUM_HEX: &str = "54544243000100000000002114210014210120002200628200102001200050210120001550210080FFE82001F0000001016E020000";
 
-/// The send loop of `jit/send_loop`: `[:c :n | | i | i := 0. [i < n] whileTrue: [c increment. i := i + 1]. i]`
+/// The send loop of `jit/send_loop`:
+/// `[:c :n | | i | i := 0. [i < n] whileTrue: [c increment. i := i + 1]. i]`
 /// (one `increment` send per iteration; the selector is constant 0).
 pub fn send_loop_chunk() -> Vec<u8> {
     use tt_vm::ttbc::{Chunk, Op, serialize};

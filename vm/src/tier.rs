@@ -7,9 +7,11 @@
 //! A compiled unit is one native function of type [`JitEntry`]:
 //! `extern "C" fn(ctx, params) -> u64`.
 //!
-//! * `ctx` points to the activation's [`crate::interp::native::JitCtx`] (the run, the frame, and
-//!   the slot where a helper parks an [`crate::interp::Unwind`] or a panic). Generated code never
-//!   reads it; it only passes it on to the helpers that need the run.
+//! * `ctx` points to the activation's [`crate::interp::native::JitCtx`] (the running registry's
+//!   epoch pointer, the run, the frame, and the slot where a helper parks an
+//!   [`crate::interp::Unwind`] or a panic). Generated code reads only the epoch pointer (at
+//!   [`layout::CTX_EPOCH`], for its inline cache checks); otherwise it passes the context on to
+//!   the helpers and to native methods' thin entries ([`crate::runtime::NativeEntry`]).
 //! * `params` points to the activation's `param_count` argument values (borrowed: the run's
 //!   register file owns them for the whole activation).
 //! * The result is the bits of the returned [`crate::Value`] (ownership passes to the caller), or

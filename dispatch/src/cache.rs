@@ -294,6 +294,13 @@ impl<M: Send + Sync + 'static> SendCache<M> {
         self.misses.load(Ordering::Relaxed)
     }
 
+    /// Counts one hit answered outside [`SendCache::lookup`] (generated code that probed
+    /// entry 0 itself), exactly as `lookup` counts its hits.
+    #[inline]
+    pub fn record_hit(&self) {
+        self.hit();
+    }
+
     #[inline(always)]
     fn hit(&self) {
         let h = self.hits.load(Ordering::Relaxed).wrapping_add(1);

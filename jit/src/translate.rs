@@ -1667,10 +1667,13 @@ impl Tx<'_, '_> {
     /// cache class key (`Instance::cache_class`, no dispatch class or released = a key no
     /// instance-side entry holds) joined with the running registry's epoch (read through the
     /// context) equals entry 0's key, read by the cache's reader protocol (key, method, key
-    /// again); the method is `MethodImpl::Native`. Then the site's hit counter moves as in
-    /// `SendCache::lookup`, and the method's thin entry is called through its address in the
-    /// record with the receiver and the arguments borrowed (no vector, no retains); compiled code
-    /// releases the operands it owned afterwards. A failed check jumps to the (cold) general
+    /// again). Then the site's hit counter moves as in `SendCache::lookup`, and a native
+    /// method's thin entry is called through its address in the record with the receiver and
+    /// the arguments borrowed (no vector, no retains); compiled code releases the operands it
+    /// owned afterwards. Any other method (bytecode, Bash fallback) goes to
+    /// [`Helper::SendFound`]: `Run::send` without the receiver classification and the cache
+    /// probe. A failed check jumps to the (cold)
+    /// general
     /// path, which makes the arguments owned and calls [`Helper::Send`] (the interpreter's
     /// `Run::send`, which also refills the site). Both return a value or `UNWIND` (the error or
     /// panic parked), checked by the caller.
@@ -1721,8 +1724,10 @@ impl Tx<'_, '_> {
     }
 
     /// The fast path of [`Tx::send`], from the current block: jumps to `slow` on any failed
-    /// check, else calls the native entry with the arguments in `slot` (from word 1), releases
-    /// the owned operands and jumps to `join` with the result.
+    /// check; hands a method that is not native to [`Helper::SendFound`] (arguments made owned,
+    /// as for [`Helper::Send`]); for a native one counts the hit, calls its thin entry with the
+    /// arguments in `slot` (from word 1) and releases the owned operands; jumps to `join` with
+    /// the result.
     #[allow(clippy::too_many_arguments)]
     fn native_hit(
         &mut self,
@@ -1771,14 +1776,34 @@ impl Tx<'_, '_> {
         let m_blk = self.new_block();
         self.b.ins().brif(same, m_blk, &[], slow, &[]);
         self.switch_sealed(m_blk);
-        // A native method?
+        // A native method? Otherwise `tt_jit_send_found` counts the hit and calls the method.
         let kind = self
             .b
             .ins()
             .uload8(I64, flags, m, layout::METHOD_IMPL as i32);
         let native = self.icmp_c(IntCC::Equal, kind, layout::IMPL_TAG_NATIVE as i64);
         let hit = self.new_block();
-        self.b.ins().brif(native, hit, &[], slow, &[]);
+        let found = self.new_block();
+        self.b.ins().brif(native, hit, &[], found, &[]);
+        // Out of line: the native call is the path this check is for (a bytecode method's
+        // activation costs far more than the jump).
+        self.b.set_cold_block(found);
+        self.switch_sealed(found);
+        for (v, s) in &ops[1..] {
+            if *s != Src::Owned {
+                self.retain(*v);
+            }
+        }
+        self.b.ins().stack_store(I64, recv, slot, 0);
+        let addr = self.b.ins().stack_addr(I64, slot, 0);
+        let n_v = self.iconst(ops.len() as u64);
+        let owned_v = self.iconst((ops[0].1 == Src::Owned) as u64);
+        let site_v = self.iconst(site_addr);
+        let ctx = self.ctx;
+        let r = self
+            .call(Helper::SendFound, &[ctx, site_v, m, addr, n_v, owned_v])
+            .expect("result");
+        self.b.ins().jump(join, &[r.into()]);
         self.switch_sealed(hit);
         // A hit: count it like `SendCache::lookup` (relaxed load + store, reported every
         // HIT_FLUSH hits).

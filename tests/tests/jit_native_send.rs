@@ -556,3 +556,71 @@ fn depth_limit_through_native_frames() {
     assert!(i.starts_with("ERR block invocation depth limit ("), "{i}");
     assert!(b.1.code().compiled().is_some());
 }
+
+#[test]
+fn found_bytecode_and_bash_fallback_methods_at_warm_sites() {
+    let p = Pair::new();
+    let x = R::V(Value::string("x"));
+    let n = |k: i64| R::V(Value::int(k));
+    // A site monomorphic on a bytecode method: the inline check finds it in entry 0 and hands
+    // it to `tt_jit_send_found`.
+    let b = p.register(&echo_loop());
+    for _ in 0..3 {
+        assert_eq!(p.invoke(&b, &[R::Inst("B"), x.clone(), n(3)]), "x,x,x,");
+    }
+    // The same site after `echo:` becomes native, and bytecode again.
+    p.both(|rt| {
+        rt.add_method(
+            "B",
+            Side::Instance,
+            "echo:",
+            MethodImpl::native(|_rt, _this, args| {
+                Ok(Value::string(&format!("b{}", text(&args[0]))))
+            }),
+        )
+        .unwrap()
+    });
+    assert_eq!(p.invoke(&b, &[R::Inst("B"), x.clone(), n(2)]), "bx,bx,");
+    p.both(|rt| {
+        let mut a = Asm::new(1, 0);
+        a.op8(Op::LoadParam, 0)
+            .op8(Op::LoadParam, 0)
+            .op(Op::Concat)
+            .op(Op::Return);
+        let v = tt_vm::ttbc::load_verified(&a.bytes()).unwrap();
+        rt.add_method("B", Side::Instance, "echo:", MethodImpl::bytecode(v))
+            .unwrap()
+    });
+    assert_eq!(p.invoke(&b, &[R::Inst("B"), x.clone(), n(2)]), "xx,xx,");
+    // A site monomorphic on a Bash-only method: found, then not understood (no bridge).
+    let b = p.register(&echo_loop());
+    for _ in 0..3 {
+        assert_eq!(
+            p.invoke(&b, &[R::Inst("F"), x.clone(), n(2)]),
+            "ERR unknown method: F echo_"
+        );
+    }
+    // Owned arguments and an error raised inside the found bytecode method.
+    // [:r :a | r pair: (a , '1') and: (r echo: a)] on `B` (no `pair:and:`): not understood.
+    let mut a = Asm::new(2, 0);
+    a.op8(Op::LoadParam, 0)
+        .op8(Op::LoadParam, 1)
+        .text("1")
+        .op(Op::Concat)
+        .op8(Op::LoadParam, 0)
+        .op8(Op::LoadParam, 1)
+        .send(Op::Send, "echo:", 1)
+        .send(Op::Send, "pair:and:", 2)
+        .op(Op::Return);
+    let b = p.register(&a.bytes());
+    for _ in 0..3 {
+        assert_eq!(
+            p.invoke(&b, &[R::Inst("B"), R::V(Value::string("q"))]),
+            "ERR unknown method: B pair_and_"
+        );
+        assert_eq!(
+            p.invoke(&b, &[R::Inst("N"), R::V(Value::string("q"))]),
+            "q1+Nq"
+        );
+    }
+}

@@ -1035,7 +1035,7 @@ impl<'rt> Run<'rt> {
         self.call_found(m, recv, &class, site, args, side)
     }
 
-    fn call_found(
+    pub(crate) fn call_found(
         &mut self,
         m: Option<&'static Method<MethodImpl>>,
         recv: &Value,

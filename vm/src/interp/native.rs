@@ -18,7 +18,7 @@ use std::mem::ManuallyDrop;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::atomic::AtomicU32;
 
-use tt_dispatch::SendCache;
+use tt_dispatch::{Method, SendCache, Side};
 
 use super::exec::{Flow, Frame, Run, Unwind, no_self};
 use super::{Args, Ins};
@@ -125,6 +125,52 @@ impl JitCtx<'_, '_, '_> {
         let run = &mut *self.run;
         let this = self.frame.this;
         let r = catch_unwind(AssertUnwindSafe(|| run.send(&recv, site, args, this)));
+        if recv_owned {
+            drop(ManuallyDrop::into_inner(recv));
+        }
+        self.settle(r)
+    }
+
+    /// SEND whose method compiled code found in `site`'s entry 0 for an instance receiver (the
+    /// inline check passed), when it is not a native method: counts the hit and calls the
+    /// method like the interpreter after a cache hit (`Run::call_found`: a bytecode method's
+    /// nested activation, or the not-understood path of a Bash-fallback method), without the
+    /// receiver classification and the cache probe of `Run::send`. `vals` as for
+    /// [`JitCtx::send`].
+    ///
+    /// # Safety
+    /// As for [`JitCtx::send`]; `m` was read from `site`'s entry 0 by the cache's reader
+    /// protocol with the key of the receiver `vals[0]` under the running registry's epoch.
+    pub unsafe fn send_found(
+        &mut self,
+        site: &SendCache<MethodImpl>,
+        m: &'static Method<MethodImpl>,
+        vals: *const u64,
+        n: usize,
+        recv_owned: bool,
+    ) -> u64 {
+        // SAFETY: `vals[0]` is a live value; it is dropped below only when owned.
+        let recv = ManuallyDrop::new(unsafe { Value::from_raw_bits(*vals) });
+        let args: Args = (1..n)
+            // SAFETY: the caller passes `n - 1` owned argument bits after the receiver, each
+            // consumed once here.
+            .map(|i| unsafe { Value::from_raw_bits(*vals.add(i)) })
+            .collect();
+        site.record_hit();
+        let run = &mut *self.run;
+        let this = self.frame.this;
+        let r = catch_unwind(AssertUnwindSafe(|| match recv.as_instance() {
+            Some(inst) => run.call_found(
+                Some(m),
+                &recv,
+                inst.class_name(),
+                site,
+                args,
+                Side::Instance,
+            ),
+            // Not what compiled code checked: the general path.
+            None => run.send(&recv, site, args, this),
+        }));
         if recv_owned {
             drop(ManuallyDrop::into_inner(recv));
         }

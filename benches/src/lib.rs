@@ -12,6 +12,56 @@ pub const ADD_HEX: &str = "5454424300010000000000062200220150F000000201780179000
 /// ttbc.md §13.2 the summing loop `[:n | ... sum of 0..n-1]`.
 pub const SUM_HEX: &str = "54544243000100000000002114210014210120002200628200102001200050210120001550210080FFE82001F0000001016E020000";
 
+/// The send loop of `jit/send_loop`:
+/// `[:c :n | | i | i := 0. [i < n] whileTrue: [c increment. i := i + 1]. i]`
+/// (one `increment` send per iteration; the selector is constant 0).
+pub fn send_loop_chunk() -> Vec<u8> {
+    use tt_vm::ttbc::{Chunk, Op, serialize};
+    let l = Op::LoadLocal.byte();
+    let s = Op::StoreLocal.byte();
+    let p = Op::LoadParam.byte();
+    let code = vec![
+        Op::ConstZero.byte(),
+        s,
+        0, // 0: i := 0
+        l,
+        0,
+        p,
+        1,
+        Op::Lt.byte(), // 3: i < n
+        Op::JumpFalse.byte(),
+        0x00,
+        0x10, // 8: → 27
+        p,
+        0,
+        Op::Send.byte(),
+        0,
+        0,
+        0,
+        Op::Pop.byte(), // 11: c increment
+        l,
+        0,
+        Op::ConstOne.byte(),
+        Op::Add.byte(),
+        s,
+        0, // 18: i := i + 1
+        Op::Jump.byte(),
+        0xFF,
+        0xE8, // 24: → 3
+        l,
+        0,
+        Op::Return.byte(), // 27
+    ];
+    serialize(&Chunk {
+        code,
+        constants: vec![b"increment".to_vec()],
+        params: vec!["p0".into(), "p1".into()],
+        local_count: 1,
+        ..Default::default()
+    })
+    .expect("serializable chunk")
+}
+
 /// Decodes hex.
 pub fn hex(s: &str) -> Vec<u8> {
     hex::decode(s).expect("valid hex")

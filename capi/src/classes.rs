@@ -210,7 +210,7 @@ impl FastIndex {
 /// The identity of a native method closure (its data pointer).
 #[inline]
 pub fn native_key(f: &NativeFn) -> usize {
-    Arc::as_ptr(f) as *const () as usize
+    Arc::as_ptr(f.closure()) as *const () as usize
 }
 
 /// The C method wrapped by a native closure, if it wraps one.
@@ -230,8 +230,10 @@ fn c_method_slow(key: usize) -> Option<CMethod> {
 }
 
 fn wrap(cm: CMethod) -> MethodImpl {
-    let f: NativeFn =
-        Arc::new(move |_rt: &Runtime, this: &Value, args: &[Value]| Ok(cm.invoke(this, args)?));
+    let f =
+        NativeFn::new(
+            move |_rt: &Runtime, this: &Value, args: &[Value]| Ok(cm.invoke(this, args)?),
+        );
     let key = native_key(&f);
     let mut table = C_METHODS.write();
     let at = table.partition_point(|e| e.0 < key);

@@ -294,6 +294,13 @@ impl<M: Send + Sync + 'static> SendCache<M> {
         self.misses.load(Ordering::Relaxed)
     }
 
+    /// Counts one hit answered outside [`SendCache::lookup`] (generated code that probed
+    /// entry 0 itself), exactly as `lookup` counts its hits.
+    #[inline]
+    pub fn record_hit(&self) {
+        self.hit();
+    }
+
     #[inline(always)]
     fn hit(&self) {
         let h = self.hits.load(Ordering::Relaxed).wrapping_add(1);
@@ -303,9 +310,13 @@ impl<M: Send + Sync + 'static> SendCache<M> {
         }
     }
 
+    /// Reports the hits counted since the last report to the registry the site is bound to.
+    /// The site does it itself every [`HIT_FLUSH`] hits and on every miss; generated code that
+    /// counts its own inline hits in the `hits` cell ([`layout::HITS`]) calls it at the same
+    /// points.
     #[cold]
     #[inline(never)]
-    fn flush_hits(&self) {
+    pub fn flush_hits(&self) {
         if let Some(c) = self.bound.get() {
             let h = self.hits.load(Ordering::Relaxed);
             let before = self.flushed.swap(h, Ordering::Relaxed);

@@ -16,7 +16,7 @@
 
 use std::mem::ManuallyDrop;
 
-use tt_dispatch::SendCache;
+use tt_dispatch::{Method, SendCache};
 use tt_vm::interp::native::JitCtx;
 use tt_vm::value::ops::{self, Arith, Cmp};
 use tt_vm::{MethodImpl, Value};
@@ -53,11 +53,18 @@ pub(crate) enum Helper {
     /// `resume(site, buf)`: re-executes a speculative run that left the fast path
     /// ([`crate::resume`]).
     Resume,
+    /// `send_found(ctx, site, m, vals, n, recv_owned) -> v | UNWIND`: SEND to the method `m`
+    /// compiled code found in the site's entry 0, when it is not native (counts the hit;
+    /// consumes like [`Helper::Send`]).
+    SendFound,
+    /// `flush_hits(site)`: reports a send site's hits to its registry (every
+    /// [`tt_dispatch::stats::HIT_FLUSH`] hits counted inline by compiled code).
+    FlushHits,
 }
 
 impl Helper {
     /// All helpers, in declaration order.
-    pub(crate) const ALL: [Helper; 12] = [
+    pub(crate) const ALL: [Helper; 14] = [
         Helper::Retain,
         Helper::Release,
         Helper::Arith,
@@ -70,6 +77,8 @@ impl Helper {
         Helper::Op,
         Helper::Send,
         Helper::Resume,
+        Helper::SendFound,
+        Helper::FlushHits,
     ];
 
     /// Symbol name.
@@ -87,23 +96,29 @@ impl Helper {
             Helper::Op => "tt_jit_op",
             Helper::Send => "tt_jit_send",
             Helper::Resume => "tt_jit_resume",
+            Helper::FlushHits => "tt_jit_flush_hits",
+            Helper::SendFound => "tt_jit_send_found",
         }
     }
 
     /// Number of (64-bit integer or pointer) parameters.
     pub(crate) fn arity(self) -> usize {
         match self {
-            Helper::Retain | Helper::Release => 1,
+            Helper::Retain | Helper::Release | Helper::FlushHits => 1,
             Helper::Neg | Helper::Truthy | Helper::TextEmpty | Helper::Strlen | Helper::Resume => 2,
             Helper::Concat => 3,
             Helper::Arith | Helper::Compare | Helper::Op => 4,
             Helper::Send => 5,
+            Helper::SendFound => 6,
         }
     }
 
     /// True when the helper returns a 64-bit result.
     pub(crate) fn returns(self) -> bool {
-        !matches!(self, Helper::Retain | Helper::Release | Helper::Resume)
+        !matches!(
+            self,
+            Helper::Retain | Helper::Release | Helper::Resume | Helper::FlushHits
+        )
     }
 
     /// The helper's address.
@@ -121,6 +136,8 @@ impl Helper {
             Helper::Op => tt_jit_op as *const u8,
             Helper::Send => tt_jit_send as *const u8,
             Helper::Resume => resume::tt_jit_resume as *const u8,
+            Helper::FlushHits => tt_jit_flush_hits as *const u8,
+            Helper::SendFound => tt_jit_send_found as *const u8,
         }
     }
 }
@@ -270,4 +287,36 @@ extern "C" fn tt_jit_send(
     // passes the receiver (owned iff `recv_owned`, else borrowed from its frame) plus the owned
     // arguments (`n >= 1`).
     unsafe { (*ctx).send(&*site, vals, n, recv_owned != 0) }
+}
+
+extern "C" fn tt_jit_flush_hits(site: *const SendCache<MethodImpl>) {
+    // SAFETY: as in `tt_jit_send`: `site` points into the running unit's `sites`.
+    unsafe { (*site).flush_hits() }
+}
+
+extern "C" fn tt_jit_send_found(
+    ctx: *mut JitCtx<'_, '_, '_>,
+    site: *const SendCache<MethodImpl>,
+    m: *const Method<MethodImpl>,
+    vals: *const u64,
+    n: usize,
+    recv_owned: u64,
+) -> u64 {
+    // SAFETY: as in `tt_jit_send`; `m` was read from `site`'s entry 0 by the reader protocol
+    // after the receiver's key matched (method records are never freed, hence `'static`).
+    unsafe { (*ctx).send_found(&*site, &*m, vals, n, recv_owned != 0) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Helper;
+
+    /// The engine indexes its declarations by discriminant: `ALL` must list the helpers in
+    /// declaration order.
+    #[test]
+    fn all_is_in_declaration_order() {
+        for (i, h) in Helper::ALL.iter().enumerate() {
+            assert_eq!(*h as usize, i, "{h:?}");
+        }
+    }
 }

@@ -370,6 +370,13 @@ pub fn sections(sum_ops: usize) -> Vec<Section> {
                 .base(B::rust_c_call())
                 .goal(goal("≤ 3 ns per send (#6)", vec![MaxNs(3.0)])),
                 row(
+                    "jit.send_native_plain_compiled",
+                    "Send-heavy loop, native (Rust) method without an atomic read-modify-write, \
+                     compiled, per send",
+                    Crit("jit/send_loop/PlainNativeCounter/compiled"),
+                )
+                .base(B::rust_c_call()),
+                row(
                     "peer.method_lua54",
                     "Method-call loop, Lua 5.4 (`c:increment()` via a metatable, `peers/method.lua`)",
                     Peer("method_call/lua5.4"),

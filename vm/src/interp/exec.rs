@@ -277,10 +277,18 @@ impl<'rt> Run<'rt> {
     #[inline]
     pub(crate) fn publish_depth(&mut self) {
         if self.depth != self.published {
-            let depth = self.depth;
-            self.published = depth;
-            THREAD.with(|t| t.depth.set(depth));
+            self.publish_depth_now();
         }
+    }
+
+    /// The thread-local write of [`Run::publish_depth`], out of line (rare: once per change
+    /// of depth between native calls).
+    #[cold]
+    #[inline(never)]
+    fn publish_depth_now(&mut self) {
+        let depth = self.depth;
+        self.published = depth;
+        THREAD.with(|t| t.depth.set(depth));
     }
 
     /// Finishes an entry activation: a non-local return that reached the entry returns there.
@@ -1064,7 +1072,7 @@ impl<'rt> Run<'rt> {
         self.call_found(m, recv, &class, site, args, side)
     }
 
-    fn call_found(
+    pub(crate) fn call_found(
         &mut self,
         m: Option<&'static Method<MethodImpl>>,
         recv: &Value,

@@ -16,15 +16,16 @@ use std::any::Any;
 use std::ffi::c_void;
 use std::mem::ManuallyDrop;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::atomic::AtomicU32;
 
-use tt_dispatch::SendCache;
+use tt_dispatch::{Method, SendCache, Side};
 
 use super::exec::{Flow, Frame, Run, Unwind, no_self};
 use super::{Args, Ins};
 use crate::block::{Block, Home};
 use crate::error::{Error, ErrorKind};
-use crate::runtime::MethodImpl;
 use crate::runtime::Runtime;
+use crate::runtime::{MethodImpl, NativeClosure, NativeFn};
 use crate::tier::Compiled;
 use crate::value::Value;
 
@@ -36,8 +37,13 @@ pub const UNWIND: u64 = 0xFFF8_0000_0000_0001;
 /// What compiled code receives as its first argument: the run and the frame of the activation,
 /// plus the slots where a helper parks why the activation stops.
 ///
-/// Generated code treats it as opaque and only passes its address to helpers.
+/// Generated code reads one field, the registry's epoch pointer at
+/// [`JitCtx::EPOCH_OFFSET`] (for its inline-cache checks), and otherwise only passes the
+/// context's address to helpers and native entries.
+#[repr(C)]
 pub struct JitCtx<'r, 'f, 'rt> {
+    /// The running runtime's dispatch epoch (`Registry::epoch_ptr`).
+    epoch: *const AtomicU32,
     run: &'r mut Run<'rt>,
     frame: &'r Frame<'f>,
     unwind: Option<Unwind>,
@@ -45,6 +51,10 @@ pub struct JitCtx<'r, 'f, 'rt> {
 }
 
 impl JitCtx<'_, '_, '_> {
+    /// Byte offset of the epoch pointer (`*const AtomicU32`, the running runtime's
+    /// `Registry::epoch_ptr`).
+    pub const EPOCH_OFFSET: usize = std::mem::offset_of!(JitCtx<'static, 'static, 'static>, epoch);
+
     /// Parks the outcome of a helper: a value's bits, or [`UNWIND`] with the reason kept.
     #[inline]
     fn settle(&mut self, r: std::thread::Result<Flow>) -> u64 {
@@ -59,6 +69,14 @@ impl JitCtx<'_, '_, '_> {
                 UNWIND
             }
         }
+    }
+
+    /// Parks the error or panic of a native method's thin entry (out of line: the hot path of
+    /// the entry keeps nothing live across the call for it).
+    #[cold]
+    #[inline(never)]
+    fn park_native(&mut self, r: std::thread::Result<crate::error::Result<Value>>) -> u64 {
+        self.settle(r.map(|r| r.map_err(Unwind::from)))
     }
 
     /// Executes instruction `pc` of the running unit the way the interpreter does, for the
@@ -112,6 +130,130 @@ impl JitCtx<'_, '_, '_> {
         }
         self.settle(r)
     }
+
+    /// SEND whose method compiled code found in `site`'s entry 0 for an instance receiver (the
+    /// inline check passed), when it is not a native method: counts the hit and calls the
+    /// method like the interpreter after a cache hit (`Run::call_found`: a bytecode method's
+    /// nested activation, or the not-understood path of a Bash-fallback method), without the
+    /// receiver classification and the cache probe of `Run::send`. `vals` as for
+    /// [`JitCtx::send`].
+    ///
+    /// # Safety
+    /// As for [`JitCtx::send`]; `m` was read from `site`'s entry 0 by the cache's reader
+    /// protocol with the key of the receiver `vals[0]` under the running registry's epoch.
+    pub unsafe fn send_found(
+        &mut self,
+        site: &SendCache<MethodImpl>,
+        m: &'static Method<MethodImpl>,
+        vals: *const u64,
+        n: usize,
+        recv_owned: bool,
+    ) -> u64 {
+        // SAFETY: `vals[0]` is a live value; it is dropped below only when owned.
+        let recv = ManuallyDrop::new(unsafe { Value::from_raw_bits(*vals) });
+        let args: Args = (1..n)
+            // SAFETY: the caller passes `n - 1` owned argument bits after the receiver, each
+            // consumed once here.
+            .map(|i| unsafe { Value::from_raw_bits(*vals.add(i)) })
+            .collect();
+        site.record_hit();
+        let run = &mut *self.run;
+        let this = self.frame.this;
+        let r = catch_unwind(AssertUnwindSafe(|| match recv.as_instance() {
+            Some(inst) => run.call_found(
+                Some(m),
+                &recv,
+                inst.class_name(),
+                site,
+                args,
+                Side::Instance,
+            ),
+            // Not what compiled code checked: the general path.
+            None => run.send(&recv, site, args, this),
+        }));
+        if recv_owned {
+            drop(ManuallyDrop::into_inner(recv));
+        }
+        self.settle(r)
+    }
+}
+
+/// Calls native method `f` for compiled code, exactly as the interpreter's native call
+/// (`Run::call_method`): the run's depth is published first, an error is parked as
+/// `Unwind::Error`, a panic is caught and parked (compiled frames cannot unwind).
+///
+/// # Safety
+/// `ctx` is the live `JitCtx` of the calling activation; `this` and the `argc` values at `args`
+/// are live values the caller keeps alive for the whole call.
+#[inline(always)]
+unsafe fn call_native(
+    f: &NativeClosure,
+    ctx: *mut c_void,
+    this: u64,
+    args: *const u64,
+    argc: usize,
+) -> u64 {
+    // SAFETY: compiled code passes the context it was entered with (created by
+    // `Run::exec_compiled_at` for this activation, used by one call at a time).
+    let ctx = unsafe { &mut *(ctx as *mut JitCtx<'_, '_, '_>) };
+    // SAFETY: `this` is a live value's bits, borrowed for the call (never dropped here).
+    let this = ManuallyDrop::new(unsafe { Value::from_raw_bits(this) });
+    let args: &[Value] = if argc == 0 {
+        &[]
+    } else {
+        // SAFETY: `argc` live values at `args`, borrowed for the call; `Value` is
+        // `repr(transparent)` over `u64`.
+        unsafe { std::slice::from_raw_parts(args as *const Value, argc) }
+    };
+    let run = &mut *ctx.run;
+    run.publish_depth();
+    let rt = run.rt;
+    match catch_unwind(AssertUnwindSafe(|| f(rt, &this, args))) {
+        Ok(Ok(v)) => v.into_raw_bits(),
+        other => ctx.park_native(other),
+    }
+}
+
+/// The [`crate::runtime::NativeEntry`] of a [`NativeFn`] made from a closure of type `F`
+/// ([`NativeFn::new`]): calls `F` directly (no vtable).
+///
+/// # Safety
+/// `native` points to a live [`NativeFn`] whose closure is an `F` (the entry is only stored
+/// next to such a closure); the rest as for [`crate::runtime::NativeEntry`].
+pub(crate) unsafe extern "C" fn native_entry<F>(
+    native: *const NativeFn,
+    ctx: *mut c_void,
+    this: u64,
+    args: *const u64,
+    argc: usize,
+) -> u64
+where
+    F: Fn(&Runtime, &Value, &[Value]) -> crate::error::Result<Value> + Send + Sync + 'static,
+{
+    // SAFETY: the entry was stored by `NativeFn::typed::<F>` together with `env`, the address
+    // of the `F` inside the `Arc` it keeps (unsized to `Arc<NativeClosure>`), alive as long as
+    // the (never freed) method record the caller read `native` from.
+    let f: &F = unsafe { &*((*native).env() as *const F) };
+    // SAFETY: forwarded from the caller.
+    unsafe { call_native(f, ctx, this, args, argc) }
+}
+
+/// The [`crate::runtime::NativeEntry`] of a type-erased [`NativeFn`] ([`NativeFn::from_arc`]):
+/// calls the closure through its vtable.
+///
+/// # Safety
+/// `native` points to a live [`NativeFn`]; the rest as for [`crate::runtime::NativeEntry`].
+pub(crate) unsafe extern "C" fn native_entry_dyn(
+    native: *const NativeFn,
+    ctx: *mut c_void,
+    this: u64,
+    args: *const u64,
+    argc: usize,
+) -> u64 {
+    // SAFETY: the caller passes a live `NativeFn` (inside a never freed method record).
+    let f: &NativeClosure = unsafe { &**(*native).closure() };
+    // SAFETY: forwarded from the caller.
+    unsafe { call_native(f, ctx, this, args, argc) }
 }
 
 impl Run<'_> {
@@ -242,6 +384,7 @@ impl Run<'_> {
         params: *const u64,
     ) -> Flow {
         let mut ctx = JitCtx {
+            epoch: self.rt.dispatch().epoch_ptr(),
             run: self,
             frame,
             unwind: None,

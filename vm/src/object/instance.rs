@@ -1,7 +1,7 @@
 //! Instances: an id, a class, and variable slots behind a per-instance lock.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use parking_lot::RwLock;
 use tt_dispatch::ClassId;
@@ -28,9 +28,18 @@ impl InstanceState {
     }
 }
 
+/// The [`Instance::cache_class`] of an instance without a dispatch class, or a released one:
+/// an odd class key (class side) of a class id no registry hands out (ids are dense from 0), so
+/// an instance-side cache check against it always misses.
+pub const NO_CACHE_CLASS: u32 = u32::MAX;
+
 /// A live instance. Shared through `Arc`; see the module docs of [`crate::object`] for locking.
 #[derive(Debug)]
 pub struct Instance {
+    /// The inline-cache class key of a send to this instance (`class_id << 1`, side 0), or
+    /// [`NO_CACHE_CLASS`] when it has no dispatch class or has been released. Compiled code
+    /// reads it at [`Instance::CACHE_CLASS_OFFSET`] to check a send site's cache without a call.
+    cache_class: AtomicU32,
     id: Box<str>,
     class_name: Arc<str>,
     class_id: Option<ClassId>,
@@ -41,6 +50,10 @@ pub struct Instance {
 }
 
 impl Instance {
+    /// Byte offset of the `u32` cache class key ([`Instance::cache_class`]) from the address an
+    /// instance value's payload points to (the `Instance` inside its `Arc`).
+    pub const CACHE_CLASS_OFFSET: usize = std::mem::offset_of!(Instance, cache_class);
+
     /// A new instance with the given variables.
     pub fn new(
         id: String,
@@ -50,6 +63,7 @@ impl Instance {
         state: InstanceState,
     ) -> Instance {
         Instance {
+            cache_class: AtomicU32::new(class_id.map_or(NO_CACHE_CLASS, |c| c.0 << 1)),
             id: id.into_boxed_str(),
             class_name,
             class_id,
@@ -88,8 +102,17 @@ impl Instance {
         self.released.load(Ordering::Acquire)
     }
 
+    /// The inline-cache class key of an instance-side send to this instance: `class_id << 1`,
+    /// or [`NO_CACHE_CLASS`] when it has no dispatch class or is released (compiled code's
+    /// cache check then misses and takes the general path, which reports the error).
+    #[inline]
+    pub fn cache_class(&self) -> u32 {
+        self.cache_class.load(Ordering::Acquire)
+    }
+
     /// Marks the instance released (called by the object space).
     pub fn mark_released(&self) {
+        self.cache_class.store(NO_CACHE_CLASS, Ordering::Release);
         self.released.store(true, Ordering::Release);
     }
 

@@ -16,4 +16,4 @@ mod instance;
 
 pub use class::{ClassDef, ClassInfo};
 pub use id::{id_prefix, is_valid_id, new_instance_id};
-pub use instance::{Instance, InstanceState};
+pub use instance::{Instance, InstanceState, NO_CACHE_CLASS};

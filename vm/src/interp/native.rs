@@ -319,6 +319,7 @@ impl Run<'_> {
     ) -> crate::error::Result<Value> {
         let mut run = std::mem::ManuallyDrop::new(Run::detached(rt, Vec::new()));
         let mut ctx = JitCtx {
+            epoch: rt.dispatch().epoch_ptr(),
             run: &mut run,
             frame,
             unwind: None,

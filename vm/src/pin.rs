@@ -178,21 +178,27 @@ fn oldest_pin() -> u64 {
 /// use it is running: at once when no thread is pinned, else later (module documentation).
 pub fn retire(obj: Arc<dyn Any + Send + Sync>) {
     let e = EPOCH.fetch_add(1, Ordering::AcqRel);
-    if e < oldest_pin() {
+    let oldest = oldest_pin();
+    if e < oldest {
         drop(obj);
-        return;
-    }
-    {
+    } else {
         let mut limbo = lock(&LIMBO);
         limbo.push((e, obj));
         LIMBO_LEN.store(limbo.len(), Ordering::Relaxed);
     }
-    reclaim();
+    // Older retirements the same scan shows free.
+    if LIMBO_LEN.load(Ordering::Relaxed) != 0 {
+        reclaim_below(oldest);
+    }
 }
 
 /// Drops the retired references no pinned thread can still use.
 fn reclaim() {
-    let oldest = oldest_pin();
+    reclaim_below(oldest_pin());
+}
+
+/// Drops the retired references older than `oldest` (the oldest pinned epoch of a scan).
+fn reclaim_below(oldest: u64) {
     let freed: Vec<_> = {
         let mut limbo = lock(&LIMBO);
         let freed = limbo.extract_if(.., |(e, _)| *e < oldest).collect();

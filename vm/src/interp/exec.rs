@@ -323,14 +323,14 @@ impl<'rt> Run<'rt> {
         caller_self: Option<&Value>,
     ) -> Flow {
         let unit = &*b.code;
-        if unit.trivial.is_some() {
-            if unit.compiled().is_none() {
-                self.rt.maybe_tier_up(unit);
-            }
+        if let Some(t) = unit.trivial
+            && unit.compiled().is_none()
+        {
+            self.rt.maybe_tier_up(unit);
             // A trivial unit (not compiled) is evaluated in place: it cannot nest anything,
             // so it needs no activation, depth or frame id.
-            if let (Some(t), None, Some(params)) =
-                (unit.trivial, unit.compiled(), args.params(unit.param_count))
+            if unit.compiled().is_none()
+                && let Some(params) = args.params(unit.param_count)
             {
                 return Ok(t.eval(params, &unit.consts));
             }

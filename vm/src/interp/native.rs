@@ -50,6 +50,22 @@ pub struct JitCtx<'r, 'f, 'rt> {
     panic: Option<Box<dyn Any + Send + 'static>>,
 }
 
+/// The operands of a SEND handed over by compiled code: the receiver (borrowed: the caller
+/// drops it only when it owned it) and the `n - 1` owned arguments after it.
+///
+/// # Safety
+/// `vals` points to `n >= 1` live value bits; the arguments are consumed (each read once).
+unsafe fn send_operands(vals: *const u64, n: usize) -> (ManuallyDrop<Value>, Args) {
+    // SAFETY: `vals[0]` is a live value; the `ManuallyDrop` leaves its ownership to the caller.
+    let recv = ManuallyDrop::new(unsafe { Value::from_raw_bits(*vals) });
+    let args: Args = (1..n)
+        // SAFETY: the caller passes `n - 1` owned argument bits after the receiver, each
+        // consumed once here.
+        .map(|i| unsafe { Value::from_raw_bits(*vals.add(i)) })
+        .collect();
+    (recv, args)
+}
+
 impl JitCtx<'_, '_, '_> {
     /// Byte offset of the epoch pointer (`*const AtomicU32`, the running runtime's
     /// `Registry::epoch_ptr`).
@@ -115,13 +131,8 @@ impl JitCtx<'_, '_, '_> {
         n: usize,
         recv_owned: bool,
     ) -> u64 {
-        // SAFETY: `vals[0]` is a live value; it is dropped below only when owned.
-        let recv = ManuallyDrop::new(unsafe { Value::from_raw_bits(*vals) });
-        let args: Args = (1..n)
-            // SAFETY: the caller passes `n - 1` owned argument bits after the receiver, each
-            // consumed once here.
-            .map(|i| unsafe { Value::from_raw_bits(*vals.add(i)) })
-            .collect();
+        // SAFETY: forwarded contract.
+        let (recv, args) = unsafe { send_operands(vals, n) };
         let run = &mut *self.run;
         let this = self.frame.this;
         let r = catch_unwind(AssertUnwindSafe(|| run.send(&recv, site, args, this)));
@@ -149,13 +160,8 @@ impl JitCtx<'_, '_, '_> {
         n: usize,
         recv_owned: bool,
     ) -> u64 {
-        // SAFETY: `vals[0]` is a live value; it is dropped below only when owned.
-        let recv = ManuallyDrop::new(unsafe { Value::from_raw_bits(*vals) });
-        let args: Args = (1..n)
-            // SAFETY: the caller passes `n - 1` owned argument bits after the receiver, each
-            // consumed once here.
-            .map(|i| unsafe { Value::from_raw_bits(*vals.add(i)) })
-            .collect();
+        // SAFETY: forwarded contract.
+        let (recv, args) = unsafe { send_operands(vals, n) };
         site.record_hit();
         let run = &mut *self.run;
         let this = self.frame.this;

@@ -207,4 +207,31 @@ impl Engine {
         )?;
         Ok(func.display().to_string())
     }
+
+    /// The machine code `unit` compiles to, as Cranelift's disassembly (after optimisation).
+    /// Compiles the unit into a scratch context; nothing is installed.
+    pub(crate) fn asm(&self, unit: &CodeUnit) -> Result<String, String> {
+        let st = &mut *self.lock();
+        let mut func = ir::Function::with_name_signature(
+            UserFuncName::user(0, 0),
+            translate::entry_signature(st.call_conv),
+        );
+        let mut keep = Keep::default();
+        let target = st.module.target_config();
+        translate::build(
+            &mut func,
+            &mut st.fctx,
+            unit,
+            &st.helpers,
+            &mut keep,
+            target,
+            false,
+        )?;
+        let mut ctx = Context::for_function(func);
+        ctx.set_disasm(true);
+        let code = ctx
+            .compile(st.module.isa(), &mut Default::default())
+            .map_err(|e| format!("cranelift: {:?}", e.inner))?;
+        Ok(code.vcode.clone().unwrap_or_default())
+    }
 }

@@ -84,6 +84,13 @@ impl Jit {
     pub fn clif(&self, unit: &CodeUnit) -> Result<String, String> {
         self.engine.clif(unit)
     }
+
+    /// The machine code a unit compiles to, as Cranelift's disassembly text (after
+    /// optimisation and register allocation). For debugging and code-quality tests; installs
+    /// nothing.
+    pub fn asm(&self, unit: &CodeUnit) -> Result<String, String> {
+        self.engine.asm(unit)
+    }
 }
 
 impl Compiler for Jit {

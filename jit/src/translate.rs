@@ -53,6 +53,8 @@ use tt_vm::value::ops::{Arith, Cmp};
 use crate::helpers::{CMP_EQ, CMP_NE, Helper, arith_code, cmp_code};
 use crate::resume::{ROp, ResumeSite};
 
+mod fastloop;
+
 const I64: ir::Type = types::I64;
 /// Smallest bit pattern of a heap value (boxed int, string, JSON, instance, block).
 const HEAP_MIN: u64 = TAG_BIGINT << TAG_SHIFT;
@@ -481,6 +483,7 @@ pub(crate) fn build(
 ) -> Result<(), String> {
     let an = analyse(unit)?;
     let plan = plan_runs(unit, &an);
+    let fast = fastloop::plan(unit, &an);
     let mut b = FunctionBuilder::new(func, fctx);
     let entry = b.create_block();
     b.append_block_params_for_function_params(entry);
@@ -549,6 +552,7 @@ pub(crate) fn build(
         display,
         an: &an,
         plan: &plan,
+        fast: &fast,
         spec: None,
         unboxed: HashSet::default(),
         exact: HashSet::default(),
@@ -635,6 +639,8 @@ struct Tx<'a, 'f> {
     display: bool,
     an: &'a Analysis,
     plan: &'a Plan,
+    /// Loops with an integer-specialised version, by loop head ([`fastloop`]).
+    fast: &'a [Option<fastloop::FastLoop>],
     spec: Option<Spec>,
     /// Integer results of the current run (not values: boxed when the run's check passed):
     /// `unboxed` holds `i64`s (the interpreter's integers wrap at 64 bits), `exact` holds
@@ -1024,6 +1030,9 @@ impl Tx<'_, '_> {
                     self.b.seal_block(blk);
                 }
                 self.guarded.clear();
+                if let Some(fl) = &self.fast[pc] {
+                    self.fast_loop(fl);
+                }
             } else if pc != 0 {
                 return Err(format!("instruction {pc} is reachable but starts no block"));
             }

@@ -1,0 +1,418 @@
+//! Integer-specialised loops: a second version of a loop whose locals live unboxed.
+//!
+//! The generic translation keeps every local boxed in its SSA variable, so each iteration of
+//! `[i < n] whileTrue: [sum := sum + i. i := i + 1]` re-checks tags, unboxes, adds and re-boxes
+//! (the re-boxing sits on the loop-carried chain). For a loop made only of integer-friendly
+//! instructions this module emits a *fast version* beside the generic one (loop versioning, as
+//! in HotSpot's and LuaJIT's loop optimisations):
+//!
+//! * **Plan** ([`plan`]). A loop head `H` with its last back edge at `J` qualifies when the
+//!   range `H..=J` is entered only at `H`, every bytecode block in it starts with an empty
+//!   stack, and every instruction in it is one of: NOP, POP, DUP, LOAD_LOCAL, STORE_LOCAL,
+//!   LOAD_PARAM, ZERO, ONE, a small-integer CONST, ADD, SUB, MUL, the comparisons (EQ, NE, LT,
+//!   LE, GT, GE) feeding a conditional jump, JUMP_TRUE / JUMP_FALSE on such a comparison, JUMP.
+//!   An abstract stack of *integer* / *condition* entries checks that comparisons only feed
+//!   jumps and that only integers are stored.
+//! * **Entry guard.** The generic head block starts with one test: every local the range
+//!   touches and every param it reads is a small integer. If so, control enters the fast
+//!   version with each of those locals as `x << 16` in its own SSA variable; otherwise the
+//!   generic loop runs (and re-tests at each of its iterations, so a loop entered with a
+//!   non-integer that becomes one later still moves to the fast version).
+//! * **Fast version.** Integers stay in the `x << 16` form: ADD and SUB are one overflow-checked
+//!   add (`sadd_overflow` detects leaving the 48-bit small-integer range exactly), MUL an
+//!   arithmetic shift and an overflow-checked multiply, comparisons one `icmp`. Params come from
+//!   the entry block's `p << 16`. Nothing is reference counted (small integers own nothing).
+//! * **Bail-out.** Everything a fast block does before its last instruction is pure (local
+//!   stores only), so when an operation overflows, the block's *entry* values are re-boxed into
+//!   the generic locals and control continues at the start of the same bytecode block in the
+//!   generic version, which redoes it with the interpreter's semantics (boxing the 64-bit
+//!   result, say). The generic loop then re-tests the guard at its head.
+//! * **Exits.** A jump out of the range re-boxes the current fast locals into the generic ones
+//!   and continues in the generic code at the target.
+//!
+//! A local that is nil when the loop starts (a temporary written before it is read in every
+//! iteration) fails the guard, so such loops stay generic; so do loops with sends, floats,
+//! strings, divisions, or a condition that is not a comparison.
+
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{self, Block, InstBuilder};
+use cranelift_frontend::Variable;
+use tt_vm::interp::{CodeUnit, Ins};
+use tt_vm::value::boxing::{TAG_INT, TAG_SHIFT};
+use tt_vm::value::ops::{Arith, Cmp};
+
+use super::{Analysis, HashMap, I64, Tx, falls_through, jump_target};
+
+/// A loop that gets a fast version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct FastLoop {
+    /// The loop head (a loop-head block start).
+    head: usize,
+    /// The last instruction of the loop (its last back edge to `head`).
+    end: usize,
+    /// The locals the loop touches, ascending.
+    locals: Vec<u8>,
+    /// The params the loop reads, ascending.
+    params: Vec<u8>,
+}
+
+/// An entry of the planning pass's abstract stack.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A small integer (`x << 16` in the fast version).
+    Int,
+    /// A comparison result (an `i8` condition in the fast version).
+    Cond,
+}
+
+/// The fast loops of `unit`, by loop head.
+pub(super) fn plan(unit: &CodeUnit, an: &Analysis) -> Vec<Option<FastLoop>> {
+    (0..unit.ins.len())
+        .map(|head| {
+            (an.loop_head[head] && an.depth[head] == Some(0))
+                .then(|| plan_one(unit, an, head))
+                .flatten()
+        })
+        .collect()
+}
+
+fn plan_one(unit: &CodeUnit, an: &Analysis, head: usize) -> Option<FastLoop> {
+    let ins = &unit.ins;
+    let reachable = |pc: usize| an.depth[pc].is_some();
+    let end = (head..ins.len())
+        .filter(|&pc| reachable(pc) && jump_target(ins[pc]) == Some(head))
+        .max()?;
+    let inside = |t: usize| (head..=end).contains(&t);
+    // Entered only at the head.
+    for pc in (0..ins.len()).filter(|&pc| reachable(pc) && !inside(pc)) {
+        if jump_target(ins[pc]).is_some_and(|t| t != head && inside(t)) {
+            return None;
+        }
+    }
+    let mut locals = Vec::new();
+    let mut params = Vec::new();
+    let mut stack: Vec<Kind> = Vec::new();
+    for pc in (head..=end).filter(|&pc| reachable(pc)) {
+        if an.block_start[pc] {
+            if an.depth[pc] != Some(0) {
+                return None;
+            }
+            stack.clear();
+        }
+        let pop = |stack: &mut Vec<Kind>, want: Kind| (stack.pop() == Some(want)).then_some(());
+        match ins[pc] {
+            Ins::Nop => {}
+            Ins::Pop => {
+                stack.pop()?;
+            }
+            Ins::Dup => stack.push(*stack.last()?),
+            Ins::LoadLocal(l) => {
+                locals.push(l);
+                stack.push(Kind::Int);
+            }
+            Ins::StoreLocal(l) => {
+                locals.push(l);
+                pop(&mut stack, Kind::Int)?;
+            }
+            Ins::LoadParam(p) => {
+                params.push(p);
+                stack.push(Kind::Int);
+            }
+            Ins::Zero | Ins::One => stack.push(Kind::Int),
+            Ins::Const(k) => {
+                small_const(unit, k)?;
+                stack.push(Kind::Int);
+            }
+            Ins::Arith(Arith::Add | Arith::Sub | Arith::Mul) => {
+                pop(&mut stack, Kind::Int)?;
+                pop(&mut stack, Kind::Int)?;
+                stack.push(Kind::Int);
+            }
+            Ins::Eq | Ins::Ne | Ins::Cmp(_) => {
+                pop(&mut stack, Kind::Int)?;
+                pop(&mut stack, Kind::Int)?;
+                stack.push(Kind::Cond);
+            }
+            Ins::JumpTrue(_) | Ins::JumpFalse(_) => pop(&mut stack, Kind::Cond)?,
+            Ins::Jump(_) => {}
+            _ => return None,
+        }
+        // Exits leave with an empty stack (the generic code's block entry state).
+        let exits = jump_target(ins[pc])
+            .into_iter()
+            .chain((falls_through(ins[pc]) && pc == end).then_some(pc + 1));
+        for t in exits {
+            if !inside(t) && an.depth.get(t).copied().flatten() != Some(0) {
+                return None;
+            }
+        }
+    }
+    locals.sort_unstable();
+    locals.dedup();
+    params.sort_unstable();
+    params.dedup();
+    if locals.is_empty() {
+        return None;
+    }
+    Some(FastLoop {
+        head,
+        end,
+        locals,
+        params,
+    })
+}
+
+/// Constant `k` as `x << 16` when it is a small integer.
+fn small_const(unit: &CodeUnit, k: u16) -> Option<i64> {
+    let bits = unit.consts.get(k as usize)?.bits();
+    (bits >> TAG_SHIFT == TAG_INT).then_some((bits << 16) as i64)
+}
+
+/// Per-emission state of one fast version.
+struct Fast<'l> {
+    fl: &'l FastLoop,
+    /// The fast (`x << 16`) variable of each local in `fl.locals`.
+    vars: Vec<Variable>,
+    /// Fast block of each bytecode block start in the range.
+    blocks: HashMap<usize, Block>,
+    /// Exit blocks by target instruction.
+    exits: HashMap<usize, Block>,
+    /// Where the generic version of the head's block continues after the guard.
+    generic_head: Block,
+    /// Blocks to seal once every fast block is emitted.
+    unsealed: Vec<Block>,
+}
+
+impl Tx<'_, '_> {
+    /// Emits the guard and the fast version of `fl` in the current block (the generic head
+    /// block, just switched to), then continues in the generic head's own code.
+    pub(super) fn fast_loop(&mut self, fl: &FastLoop) {
+        let int_bits = self.iconst(TAG_INT << TAG_SHIFT);
+        let mut tags = None;
+        let mut entry = Vec::with_capacity(fl.locals.len());
+        for &l in &fl.locals {
+            let v = self.b.use_var(self.locals[l as usize]);
+            entry.push(v);
+            tags = Some(self.or_tag(tags, v, int_bits));
+        }
+        for &p in &fl.params {
+            let v = self.params[p as usize];
+            tags = Some(self.or_tag(tags, v, int_bits));
+        }
+        let tags = tags.expect("a fast loop touches a local");
+        let not_int = self.ushr_c(tags, TAG_SHIFT as i64);
+        let fast_entry = self.new_block();
+        let generic_head = self.new_block();
+        self.b
+            .ins()
+            .brif(not_int, generic_head, &[], fast_entry, &[]);
+
+        self.switch_sealed(fast_entry);
+        let mut f = Fast {
+            fl,
+            vars: Vec::with_capacity(fl.locals.len()),
+            blocks: HashMap::default(),
+            exits: HashMap::default(),
+            generic_head,
+            unsealed: Vec::new(),
+        };
+        for v in entry {
+            let var = self.b.declare_var(I64);
+            let s = self.ishl_c(v, 16);
+            self.b.def_var(var, s);
+            f.vars.push(var);
+        }
+        for pc in fl.head..=fl.end {
+            if self.an.block_start[pc] && self.an.depth[pc].is_some() {
+                let blk = self.new_block();
+                f.blocks.insert(pc, blk);
+                f.unsealed.push(blk);
+            }
+        }
+        let head = f.blocks[&fl.head];
+        self.b.ins().jump(head, &[]);
+        let starts: Vec<usize> = {
+            let mut s: Vec<usize> = f.blocks.keys().copied().collect();
+            s.sort_unstable();
+            s
+        };
+        for pc in starts {
+            self.fast_block(&mut f, pc);
+        }
+        self.fill_exits(&f);
+        for blk in f.unsealed {
+            self.b.seal_block(blk);
+        }
+        // The generic head keeps its predecessors open (bail-outs of the head's block join
+        // it); `seal_all_blocks` seals it at the end.
+        self.switch(generic_head);
+    }
+
+    fn or_tag(&mut self, acc: Option<ir::Value>, v: ir::Value, int_bits: ir::Value) -> ir::Value {
+        let x = self.b.ins().bxor(v, int_bits);
+        match acc {
+            Some(a) => self.b.ins().bor(a, x),
+            None => x,
+        }
+    }
+
+    /// Boxes an `x << 16` small integer.
+    fn box_shifted(&mut self, s: ir::Value) -> ir::Value {
+        let t = self.bor_c(s, TAG_INT as i64);
+        self.rotr_c(t, 16)
+    }
+
+    /// Where the generic code for the bytecode block at `pc` starts.
+    fn generic_at(&mut self, f: &Fast<'_>, pc: usize) -> Block {
+        if pc == f.fl.head {
+            f.generic_head
+        } else {
+            self.block_at(pc)
+        }
+    }
+
+    /// Re-boxes `vals` (one per fast local) into the generic locals and jumps to `target`.
+    fn leave_fast(&mut self, f: &Fast<'_>, vals: &[ir::Value], target: Block) {
+        for (i, &l) in f.fl.locals.iter().enumerate() {
+            let v = self.box_shifted(vals[i]);
+            self.b.def_var(self.locals[l as usize], v);
+        }
+        self.b.ins().jump(target, &[]);
+    }
+
+    /// The fast block for a jump to `t` (an exit block when `t` is outside the loop).
+    fn fast_target(&mut self, f: &mut Fast<'_>, t: usize) -> Block {
+        if let Some(b) = f.blocks.get(&t) {
+            return *b;
+        }
+        if let Some(b) = f.exits.get(&t) {
+            return *b;
+        }
+        let exit = self.new_block();
+        f.exits.insert(t, exit);
+        f.unsealed.push(exit);
+        exit
+    }
+
+    /// Fills the exit blocks (once every fast block jumping to them is emitted): each re-boxes
+    /// the fast locals as they are there.
+    fn fill_exits(&mut self, f: &Fast<'_>) {
+        let mut todo: Vec<(usize, Block)> = f.exits.iter().map(|(t, b)| (*t, *b)).collect();
+        todo.sort_unstable_by_key(|(t, _)| *t);
+        for (t, exit) in todo {
+            self.switch(exit);
+            let vals: Vec<ir::Value> = f.vars.iter().map(|v| self.b.use_var(*v)).collect();
+            let target = self.block_at(t);
+            self.leave_fast(f, &vals, target);
+        }
+    }
+
+    /// Emits the fast version of the bytecode block starting at `start`.
+    fn fast_block(&mut self, f: &mut Fast<'_>, start: usize) {
+        let blk = f.blocks[&start];
+        self.switch(blk);
+        let entry: Vec<ir::Value> = f.vars.iter().map(|v| self.b.use_var(*v)).collect();
+        let mut bail: Option<Block> = None;
+        let mut stack: Vec<ir::Value> = Vec::new();
+        let slot = |f: &Fast<'_>, l: u8| {
+            f.fl.locals
+                .binary_search(&l)
+                .expect("planned loops only touch planned locals")
+        };
+        let mut pc = start;
+        loop {
+            if pc != start && self.an.block_start[pc] {
+                // Falls into the next block.
+                let t = self.fast_target(f, pc);
+                self.b.ins().jump(t, &[]);
+                break;
+            }
+            let i = self.unit.ins[pc];
+            match i {
+                Ins::Nop => {}
+                Ins::Pop => {
+                    stack.pop();
+                }
+                Ins::Dup => {
+                    let v = *stack.last().expect("planned");
+                    stack.push(v);
+                }
+                Ins::LoadLocal(l) => {
+                    let v = self.b.use_var(f.vars[slot(f, l)]);
+                    stack.push(v);
+                }
+                Ins::StoreLocal(l) => {
+                    let v = stack.pop().expect("planned");
+                    self.b.def_var(f.vars[slot(f, l)], v);
+                }
+                Ins::LoadParam(p) => {
+                    let v = self.params[p as usize];
+                    stack.push(self.entry_shifted[&v]);
+                }
+                Ins::Zero => stack.push(self.iconst(0)),
+                Ins::One => stack.push(self.iconst(1 << 16)),
+                Ins::Const(k) => {
+                    let s = small_const(self.unit, k).expect("planned");
+                    stack.push(self.iconst(s as u64));
+                }
+                Ins::Arith(op) => {
+                    let y = stack.pop().expect("planned");
+                    let x = stack.pop().expect("planned");
+                    let (r, overflow) = match op {
+                        Arith::Add => self.b.ins().sadd_overflow(x, y),
+                        Arith::Sub => self.b.ins().ssub_overflow(x, y),
+                        Arith::Mul => {
+                            let a = self.sshr_c(x, 16);
+                            self.b.ins().smul_overflow(a, y)
+                        }
+                        Arith::Div | Arith::Mod => unreachable!("not planned"),
+                    };
+                    let to = *bail.get_or_insert_with(|| self.b.create_block());
+                    let cont = self.b.create_block();
+                    self.b.ins().brif(overflow, to, &[], cont, &[]);
+                    // `cont` is dominated by the current block: the caches stay valid.
+                    self.b.switch_to_block(cont);
+                    self.b.seal_block(cont);
+                    stack.push(r);
+                }
+                Ins::Eq | Ins::Ne | Ins::Cmp(_) => {
+                    let y = stack.pop().expect("planned");
+                    let x = stack.pop().expect("planned");
+                    let cc = match i {
+                        Ins::Eq => IntCC::Equal,
+                        Ins::Ne => IntCC::NotEqual,
+                        Ins::Cmp(Cmp::Lt) => IntCC::SignedLessThan,
+                        Ins::Cmp(Cmp::Le) => IntCC::SignedLessThanOrEqual,
+                        Ins::Cmp(Cmp::Gt) => IntCC::SignedGreaterThan,
+                        _ => IntCC::SignedGreaterThanOrEqual,
+                    };
+                    stack.push(self.b.ins().icmp(cc, x, y));
+                }
+                Ins::JumpTrue(t) | Ins::JumpFalse(t) => {
+                    let c = stack.pop().expect("planned");
+                    let taken = self.fast_target(f, t as usize);
+                    let fall = self.fast_target(f, pc + 1);
+                    if matches!(i, Ins::JumpTrue(_)) {
+                        self.b.ins().brif(c, taken, &[], fall, &[]);
+                    } else {
+                        self.b.ins().brif(c, fall, &[], taken, &[]);
+                    }
+                    break;
+                }
+                Ins::Jump(t) => {
+                    let t = self.fast_target(f, t as usize);
+                    self.b.ins().jump(t, &[]);
+                    break;
+                }
+                _ => unreachable!("not planned: {i:?}"),
+            }
+            pc += 1;
+        }
+        if let Some(to) = bail {
+            self.b.set_cold_block(to);
+            self.switch_sealed(to);
+            let target = self.generic_at(f, start);
+            self.leave_fast(f, &entry, target);
+        }
+    }
+}

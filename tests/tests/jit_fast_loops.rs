@@ -1,0 +1,266 @@
+//! Differential tests of integer-specialised loops (`jit/src/translate/fastloop.rs`): each
+//! chunk runs interpreted and compiled and must give the same text. They target what the fast
+//! version does differently: the entry guard (non-integer locals and params keep the generic
+//! loop), overflow in the middle of a block (bail-out to the generic block with the block's
+//! entry values), exits from the middle of the loop, nested loops, temporaries that start as
+//! nil, and every comparison.
+
+mod common_jit;
+
+use common_jit::*;
+use tt_vm::Value;
+use tt_vm::ttbc::Op;
+use tt_vm::value::boxing::{SMALL_INT_MAX, SMALL_INT_MIN};
+
+fn int(i: i64) -> Arg {
+    Arg::V(Value::int(i))
+}
+
+/// `[:n | | s i | s := start. i := 0. [i < n] whileTrue: [s := s <op> i. i := i + 1]. s]`.
+fn accumulate(start: i64, op: Op) -> Vec<u8> {
+    let mut a = Asm::new(1, 2);
+    a.text(&start.to_string()).op8(Op::StoreLocal, 0);
+    a.op(Op::ConstZero).op8(Op::StoreLocal, 1);
+    a.label("head")
+        .op8(Op::LoadLocal, 1)
+        .op8(Op::LoadParam, 0)
+        .op(Op::Lt)
+        .jump(Op::JumpFalse, "end");
+    a.op8(Op::LoadLocal, 0)
+        .op8(Op::LoadLocal, 1)
+        .op(op)
+        .op8(Op::StoreLocal, 0);
+    a.op8(Op::LoadLocal, 1)
+        .op(Op::ConstOne)
+        .op(Op::Add)
+        .op8(Op::StoreLocal, 1)
+        .jump(Op::Jump, "head");
+    a.label("end").op8(Op::LoadLocal, 0).op(Op::Return);
+    a.bytes()
+}
+
+#[test]
+fn summing_loop_agrees_for_every_kind_of_bound() {
+    let t = Tiers::new();
+    let b = t.register(&accumulate(0, Op::Add), &[]);
+    for n in [0, 1, 2, 10, 1000, -5] {
+        let want = (0..n.max(0)).sum::<i64>().to_string();
+        assert_eq!(t.invoke(&b, &[int(n)]), want);
+    }
+    // Non-integer bounds fail the entry guard and run the generic loop.
+    // (Comparisons with a float follow the interpreter, whatever it answers.)
+    t.invoke(&b, &strs(&["10.5"]));
+    assert_eq!(t.invoke(&b, &strs(&["12"])), "66");
+    t.invoke(&b, &strs(&["abc"]));
+    t.invoke(&b, &[Arg::V(Value::NIL)]);
+}
+
+#[test]
+fn overflow_in_the_middle_of_a_block_redoes_it_generically() {
+    let t = Tiers::new();
+    // `s + i` leaves the small-integer range after a few iterations; `i + 1` never does.
+    let start = SMALL_INT_MAX - 1000;
+    let b = t.register(&accumulate(start, Op::Add), &[]);
+    for n in [10, 45, 46, 100, 3000] {
+        let want = (start as i128 + (0..n as i128).sum::<i128>()).to_string();
+        assert_eq!(t.invoke(&b, &[int(n)]), want, "n = {n}");
+    }
+    // Downwards past the smallest small integer.
+    let start = SMALL_INT_MIN + 1000;
+    let b = t.register(&accumulate(start, Op::Sub), &[]);
+    for n in [10, 100, 3000] {
+        let want = (start as i128 - (0..n as i128).sum::<i128>()).to_string();
+        assert_eq!(t.invoke(&b, &[int(n)]), want, "n = {n}");
+    }
+}
+
+#[test]
+fn multiplication_overflows_to_boxed_and_then_wraps_like_the_interpreter() {
+    let t = Tiers::new();
+    // s := 3. s := s * (i + 3)... through 64-bit wrap-around: the tiers must agree throughout.
+    let mut a = Asm::new(1, 2);
+    a.text("3").op8(Op::StoreLocal, 0);
+    a.op(Op::ConstZero).op8(Op::StoreLocal, 1);
+    a.label("head")
+        .op8(Op::LoadLocal, 1)
+        .op8(Op::LoadParam, 0)
+        .op(Op::Lt)
+        .jump(Op::JumpFalse, "end");
+    a.op8(Op::LoadLocal, 0)
+        .text("3")
+        .op(Op::Mul)
+        .op8(Op::StoreLocal, 0);
+    a.op8(Op::LoadLocal, 1)
+        .op(Op::ConstOne)
+        .op(Op::Add)
+        .op8(Op::StoreLocal, 1)
+        .jump(Op::Jump, "head");
+    a.label("end").op8(Op::LoadLocal, 0).op(Op::Return);
+    let b = t.register(&a.bytes(), &[]);
+    for n in [0, 5, 28, 29, 30, 39, 40, 41, 60] {
+        t.invoke(&b, &[int(n)]);
+    }
+    assert_eq!(t.invoke(&b, &[int(5)]), (3i64 * 3i64.pow(5)).to_string());
+}
+
+#[test]
+fn a_jump_out_of_the_middle_of_the_loop_keeps_the_current_locals() {
+    let t = Tiers::new();
+    // [:n :stop | | i | i := 0. [i < n] whileTrue: [i = stop ifTrue: [^i + 1000]. i := i + 1]. i]
+    let mut a = Asm::new(2, 1);
+    a.op(Op::ConstZero).op8(Op::StoreLocal, 0);
+    a.label("head")
+        .op8(Op::LoadLocal, 0)
+        .op8(Op::LoadParam, 0)
+        .op(Op::Lt)
+        .jump(Op::JumpFalse, "end");
+    a.op8(Op::LoadLocal, 0)
+        .op8(Op::LoadParam, 1)
+        .op(Op::Eq)
+        .jump(Op::JumpTrue, "out");
+    a.op8(Op::LoadLocal, 0)
+        .op(Op::ConstOne)
+        .op(Op::Add)
+        .op8(Op::StoreLocal, 0)
+        .jump(Op::Jump, "head");
+    a.label("end").op8(Op::LoadLocal, 0).op(Op::Return);
+    a.label("out")
+        .op8(Op::LoadLocal, 0)
+        .text("1000")
+        .op(Op::Add)
+        .op(Op::Return);
+    let b = t.register(&a.bytes(), &[]);
+    assert_eq!(t.invoke(&b, &[int(100), int(7)]), "1007");
+    assert_eq!(t.invoke(&b, &[int(100), int(-1)]), "100");
+    assert_eq!(t.invoke(&b, &[int(5), int(5)]), "5");
+    // A non-integer `stop` fails the guard (it is a param the loop reads).
+    assert_eq!(t.invoke(&b, &[int(10), Arg::s("x")]), "10");
+}
+
+#[test]
+fn nested_loops_agree() {
+    let t = Tiers::new();
+    // s := 0. i := 0. [i < n] whileTrue: [j := 0. [j < i] whileTrue: [s := s + (i * j). j := j + 1]. i := i + 1]. s
+    let mut a = Asm::new(1, 3);
+    a.op(Op::ConstZero).op8(Op::StoreLocal, 0);
+    a.op(Op::ConstZero).op8(Op::StoreLocal, 1);
+    a.label("outer")
+        .op8(Op::LoadLocal, 1)
+        .op8(Op::LoadParam, 0)
+        .op(Op::Lt)
+        .jump(Op::JumpFalse, "end");
+    a.op(Op::ConstZero).op8(Op::StoreLocal, 2);
+    a.label("inner")
+        .op8(Op::LoadLocal, 2)
+        .op8(Op::LoadLocal, 1)
+        .op(Op::Lt)
+        .jump(Op::JumpFalse, "next");
+    a.op8(Op::LoadLocal, 0)
+        .op8(Op::LoadLocal, 1)
+        .op8(Op::LoadLocal, 2)
+        .op(Op::Mul)
+        .op(Op::Add)
+        .op8(Op::StoreLocal, 0);
+    a.op8(Op::LoadLocal, 2)
+        .op(Op::ConstOne)
+        .op(Op::Add)
+        .op8(Op::StoreLocal, 2)
+        .jump(Op::Jump, "inner");
+    a.label("next")
+        .op8(Op::LoadLocal, 1)
+        .op(Op::ConstOne)
+        .op(Op::Add)
+        .op8(Op::StoreLocal, 1)
+        .jump(Op::Jump, "outer");
+    a.label("end").op8(Op::LoadLocal, 0).op(Op::Return);
+    let b = t.register(&a.bytes(), &[]);
+    for n in [0i64, 1, 2, 10, 50] {
+        let want: i64 = (0..n).map(|i| (0..i).map(|j| i * j).sum::<i64>()).sum();
+        assert_eq!(t.invoke(&b, &[int(n)]), want.to_string());
+    }
+    t.invoke(&b, &strs(&["4.5"]));
+}
+
+#[test]
+fn a_temporary_that_starts_as_nil_keeps_the_loop_generic_and_correct() {
+    let t = Tiers::new();
+    // | s i tmp | ... [i < n] whileTrue: [tmp := i * 2. s := s + tmp. i := i + 1]. tmp
+    let mut a = Asm::new(1, 3);
+    a.op(Op::ConstZero).op8(Op::StoreLocal, 0);
+    a.op(Op::ConstZero).op8(Op::StoreLocal, 1);
+    a.label("head")
+        .op8(Op::LoadLocal, 1)
+        .op8(Op::LoadParam, 0)
+        .op(Op::Lt)
+        .jump(Op::JumpFalse, "end");
+    a.op8(Op::LoadLocal, 1)
+        .text("2")
+        .op(Op::Mul)
+        .op8(Op::StoreLocal, 2);
+    a.op8(Op::LoadLocal, 0)
+        .op8(Op::LoadLocal, 2)
+        .op(Op::Add)
+        .op8(Op::StoreLocal, 0);
+    a.op8(Op::LoadLocal, 1)
+        .op(Op::ConstOne)
+        .op(Op::Add)
+        .op8(Op::StoreLocal, 1)
+        .jump(Op::Jump, "head");
+    a.label("end")
+        .op8(Op::LoadLocal, 2)
+        .op8(Op::LoadLocal, 0)
+        .op(Op::Concat)
+        .op(Op::Return);
+    let b = t.register(&a.bytes(), &[]);
+    // n = 0: tmp stays nil (empty text).
+    assert_eq!(t.invoke(&b, &[int(0)]), "0");
+    assert_eq!(t.invoke(&b, &[int(4)]), "612");
+}
+
+#[test]
+fn every_comparison_and_stack_shuffle_agrees() {
+    let t = Tiers::new();
+    for (cmp, jump) in [
+        (Op::Gt, Op::JumpFalse),
+        (Op::Ge, Op::JumpFalse),
+        (Op::Le, Op::JumpTrue),
+        (Op::Lt, Op::JumpTrue),
+        (Op::Ne, Op::JumpFalse),
+        (Op::Eq, Op::JumpTrue),
+    ] {
+        // i := n. [i <cmp> 0 <jump> end] c := c + 1 (through DUP/POP). i := i - 1. repeat.
+        let mut a = Asm::new(1, 2);
+        a.op8(Op::LoadParam, 0).op8(Op::StoreLocal, 0);
+        a.op(Op::ConstZero).op8(Op::StoreLocal, 1);
+        a.label("head")
+            .op8(Op::LoadLocal, 0)
+            .op(Op::ConstZero)
+            .op(cmp)
+            .jump(jump, "end");
+        a.op8(Op::LoadLocal, 1)
+            .op(Op::ConstOne)
+            .op(Op::Add)
+            .op(Op::Dup)
+            .op8(Op::StoreLocal, 1)
+            .op(Op::Pop);
+        a.op8(Op::LoadLocal, 0)
+            .op(Op::ConstOne)
+            .op(Op::Sub)
+            .op8(Op::StoreLocal, 0)
+            // Stop runaway loops (`Ne`/`Eq` from a negative start): at most 100 iterations.
+            .op8(Op::LoadLocal, 1)
+            .text("100")
+            .op(Op::Lt)
+            .jump(Op::JumpFalse, "end")
+            .jump(Op::Jump, "head");
+        a.label("end")
+            .op8(Op::LoadLocal, 1)
+            .op8(Op::LoadLocal, 0)
+            .op(Op::Concat)
+            .op(Op::Return);
+        let b = t.register(&a.bytes(), &[]);
+        for n in [-3, 0, 1, 7] {
+            t.invoke(&b, &[int(n)]);
+        }
+    }
+}

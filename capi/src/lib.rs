@@ -32,6 +32,7 @@ pub mod lifecycle;
 pub mod persist;
 pub mod plugin;
 pub mod reflect;
+pub mod send_cache;
 pub mod sends;
 pub mod types;
 pub mod values;

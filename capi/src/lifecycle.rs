@@ -53,6 +53,7 @@ pub fn init(db_path: Option<&str>, plugin_dir: Option<&str>) -> CapiResult<()> {
     if !JIT_INSTALLED.swap(true, Ordering::AcqRel) {
         tt_jit::install(rt);
     }
+    crate::send_cache::set_epoch_cell(rt.dispatch().epoch_ptr());
     INITIALIZED.store(true, Ordering::Release);
     Ok(())
 }
@@ -65,6 +66,7 @@ pub fn close() -> CapiResult<()> {
     if !INITIALIZED.swap(false, Ordering::AcqRel) {
         return Ok(());
     }
+    crate::send_cache::set_epoch_cell(std::ptr::null());
     let rt = Runtime::global();
     let saved = crate::persist::save_modified(rt);
     rt.drop_all();

@@ -29,6 +29,7 @@ use crate::classes::c_method_of;
 use crate::convert::{args_from, c_str, c_str_or_empty, instance_borrowed, instance_handle, to_tt};
 use crate::error::{CapiError, CapiResult, guard};
 use crate::lifecycle::require_init;
+use crate::send_cache;
 use crate::types::*;
 
 /// Highest selector id known to be issued (ids are dense and never freed, so every id up to
@@ -141,6 +142,8 @@ pub unsafe fn send_instance_raw(
     n: c_int,
 ) -> CapiResult<TTValue> {
     inst.check_live()?;
+    // Read before the lookup: a fill keyed with it is never newer than what the lookup saw.
+    let epoch = send_cache::epoch_now();
     if let Some(cid) = inst.class_id()
         && let Some(m) = rt
             .api_site(sel)
@@ -148,20 +151,31 @@ pub unsafe fn send_instance_raw(
         && let MethodImpl::Native(f) = &m.imp
         && let Some(cm) = c_method_of(f)
     {
-        let raw: &[TTValue] = if args.is_null() || n <= 0 {
-            &[]
-        } else {
-            // SAFETY: `n` readable values per the contract.
-            unsafe { std::slice::from_raw_parts(args, n as usize) }
-        };
-        // SAFETY: argument contract forwarded; the handle stays valid because
-        // `inst` holds a strong reference until the call returns.
-        return unsafe { cm.invoke_raw(instance_handle(inst), raw) };
+        if let Some(e) = epoch {
+            send_cache::fill(e, inst.cache_class(), sel.0, cm);
+        }
+        // SAFETY: argument contract forwarded; the handle stays valid because the caller
+        // holds a strong reference or is pinned until the call returns.
+        return unsafe { cm.invoke_raw(instance_handle(inst), raw_args(args, n)) };
     }
     // SAFETY: argument contract forwarded.
     let args = unsafe { args_from(args, n) }?;
     let recv = Value::instance(inst.clone());
     Ok(to_tt(&send_value(rt, &recv, sel, &args)?))
+}
+
+/// The C caller's argument array as a slice (empty for NULL or a count ≤ 0).
+///
+/// # Safety
+/// `args` is NULL or points to `n` readable values that outlive the result.
+#[inline(always)]
+unsafe fn raw_args<'a>(args: *const TTValue, n: c_int) -> &'a [TTValue] {
+    if args.is_null() || n <= 0 {
+        &[]
+    } else {
+        // SAFETY: `n` readable values per the contract.
+        unsafe { std::slice::from_raw_parts(args, n as usize) }
+    }
 }
 
 /// `TTValue TT_SendSel(TTInstance* receiver, TTSel sel, TTValue* args, int numArgs)`.
@@ -175,11 +189,38 @@ pub unsafe extern "C" fn TT_SendSel(
     args: *mut TTValue,
     num_args: c_int,
 ) -> TTValue {
+    {
+        // The pin keeps the receiver alive while its method runs, even if another thread
+        // releases it meanwhile (c-abi.md §3.3 `TT_Release`; tt_vm::pin). Pinning cannot
+        // panic (it allocates a slot once per thread: out of memory aborts).
+        let _pin = tt_vm::pin::pin();
+        // SAFETY: NULL or a valid handle per the contract; pinned; argument contract
+        // forwarded.
+        if let Some(cm) = unsafe { send_cache::probe(receiver, sel) }
+            && let Some(ret) = unsafe { call_cached(cm, receiver, args, num_args) }
+        {
+            // SAFETY: the method's result is moved to us (c-abi.md §7).
+            return unsafe { cached_result(ret) };
+        }
+    }
+    // SAFETY: forwarded contract.
+    unsafe { send_sel_general(receiver, sel, args, num_args) }
+}
+
+/// `TT_SendSel` through the general path (everything the C send cache does not answer).
+///
+/// # Safety
+/// As `TT_SendSel`.
+#[inline(never)]
+unsafe fn send_sel_general(
+    receiver: *mut TTInstance,
+    sel: TTSel,
+    args: *mut TTValue,
+    num_args: c_int,
+) -> TTValue {
     guard(|| {
         let rt = require_init()?;
         let sel = check_sel(sel)?;
-        // The pin keeps the receiver alive while its method runs, even if another thread
-        // releases it meanwhile (c-abi.md §3.3 `TT_Release`; tt_vm::pin).
         let _pin = tt_vm::pin::pin();
         // SAFETY: NULL or a valid handle per the contract; pinned for the whole call.
         let Some(inst) = (unsafe { instance_borrowed(receiver) }) else {
@@ -190,6 +231,64 @@ pub unsafe extern "C" fn TT_SendSel(
     })
 }
 
+/// Calls a C method found in the C send cache when the caller's arguments need no
+/// normalising (c-abi.md §5: no BOOL, NULL handle or string, ARRAY or ERROR among them) and
+/// the call needs at most 4 argument slots; `None` (nothing called) otherwise. The method gets
+/// a copy of the arguments, NIL-padded to its declared count, or one readable NIL when it has
+/// none — exactly what [`crate::classes::CMethod::invoke_raw`] passes. No code here can panic.
+///
+/// # Safety
+/// `receiver` is the (pinned) receiver's handle; `args` is NULL or holds `n` values.
+#[inline(always)]
+unsafe fn call_cached(
+    cm: crate::classes::CMethod,
+    receiver: *mut TTInstance,
+    args: *const TTValue,
+    n: c_int,
+) -> Option<TTValue> {
+    // SAFETY: forwarded contract.
+    let given = unsafe { raw_args(args, n) };
+    let want = given.len().max(cm.num_args.max(0) as usize);
+    if want == 0 {
+        let mut none = TTValue::NIL;
+        // SAFETY: a C function with the TTMethodFunc signature (registration contract), the
+        // receiver's valid handle, a readable NIL.
+        return Some(unsafe { (cm.func)(receiver, &mut none, 0) });
+    }
+    if want > 4 {
+        return None;
+    }
+    let mut buf = [TTValue::NIL; 4];
+    for (slot, a) in buf.iter_mut().zip(given) {
+        let plain = match a.type_ {
+            TT_TYPE_NIL | TT_TYPE_INT | TT_TYPE_FLOAT => true,
+            TT_TYPE_INSTANCE | TT_TYPE_BLOCK | TT_TYPE_STRING => !a.ptr_val::<u8>().is_null(),
+            _ => false,
+        };
+        if !plain {
+            return None;
+        }
+        *slot = TTValue { pad: 0, ..*a };
+    }
+    // SAFETY: as above; `buf` holds `want` valid values whose strings belong to the C caller
+    // and stay valid for the duration of the call.
+    Some(unsafe { (cm.func)(receiver, buf.as_mut_ptr(), want as c_int) })
+}
+
+/// A cached C method's result as the sender receives it: NIL, INT and FLOAT inline, the rest
+/// through [`crate::convert::take_result_tt`] (guarded: an ERROR result sets the last error).
+///
+/// # Safety
+/// `ret` was just returned by a C method (its string, if any, is ours).
+#[inline(always)]
+unsafe fn cached_result(ret: TTValue) -> TTValue {
+    match ret.type_ {
+        TT_TYPE_NIL | TT_TYPE_INT | TT_TYPE_FLOAT => TTValue { pad: 0, ..ret },
+        // SAFETY: forwarded ownership contract.
+        _ => guard(|| unsafe { crate::convert::take_result_tt(ret) }),
+    }
+}
+
 /// `TTValue TT_SendDirect(TTInstance* inst, char* selector, TTValue* args, int numArgs)`.
 ///
 /// # Safety
@@ -197,6 +296,35 @@ pub unsafe extern "C" fn TT_SendSel(
 /// holds `numArgs` values.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn TT_SendDirect(
+    inst: *mut TTInstance,
+    selector: *mut c_char,
+    args: *mut TTValue,
+    num_args: c_int,
+) -> TTValue {
+    if !inst.is_null() {
+        // Pinned: the receiver stays alive while its method runs (see TT_SendSel).
+        let _pin = tt_vm::pin::pin();
+        // SAFETY: NULL or NUL-terminated per the contract (an invalid selector is reported
+        // by the general path, in its order of checks); the handle is valid per the contract
+        // and pinned; argument contract forwarded.
+        if let Ok(sel) = unsafe { sel_from_ptr(selector) }
+            && let Some(cm) = unsafe { send_cache::probe(inst, sel.0) }
+            && let Some(ret) = unsafe { call_cached(cm, inst, args, num_args) }
+        {
+            // SAFETY: the method's result is moved to us (c-abi.md §7).
+            return unsafe { cached_result(ret) };
+        }
+    }
+    // SAFETY: forwarded contract.
+    unsafe { send_direct_general(inst, selector, args, num_args) }
+}
+
+/// `TT_SendDirect` through the general path.
+///
+/// # Safety
+/// As `TT_SendDirect`.
+#[inline(never)]
+unsafe fn send_direct_general(
     inst: *mut TTInstance,
     selector: *mut c_char,
     args: *mut TTValue,

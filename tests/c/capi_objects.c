@@ -112,6 +112,13 @@ static TTValue dog_describe(TTInstance* self, TTValue* a, int n) {
     return TT_MakeString("dog");
 }
 
+static TTValue dog_describe_again(TTInstance* self, TTValue* a, int n) {
+    (void)self;
+    (void)a;
+    (void)n;
+    return TT_MakeString("hound");
+}
+
 static void register_animal(TTMethodFunc kingdom) {
     TTMethodEntry im[] = {
         {"initialize", animal_initialize, 0, TT_METHOD_NATIVE},
@@ -280,6 +287,25 @@ int main(void) {
     register_animal(plant_kingdom);
     CHECK_VTEXT(TT_Send("Dog", "kingdom", NULL, 0), TT_TYPE_STRING, "Plantae");
     CHECK_VTEXT(TT_SendSel(h, name_sel, NULL, 0), TT_TYPE_STRING, "Rex"); /* handle still valid */
+
+    /* ---- the C send cache (capi/src/send_cache.rs) follows redefinitions ---- */
+    TTSel describe_sel = TT_Intern("describe");
+    for (int i = 0; i < 3; i++) CHECK_VTEXT(TT_SendSel(h, describe_sel, NULL, 0), TT_TYPE_STRING, "dog");
+    for (int i = 0; i < 3; i++) CHECK_VTEXT(TT_SendDirect(h, "describe", NULL, 0), TT_TYPE_STRING, "dog");
+    TTMethodEntry dm2[] = {{"describe", dog_describe_again, 0, TT_METHOD_NATIVE}};
+    TTMethodTable dt2 = {dm2, 1, NULL, 0};
+    TT_RegisterClass("Dog", "Animal", divars, 2, &dt2);
+    CHECK_VTEXT(TT_SendSel(h, describe_sel, NULL, 0), TT_TYPE_STRING, "hound");
+    CHECK_VTEXT(TT_SendDirect(h, "describe", NULL, 0), TT_TYPE_STRING, "hound");
+    /* cached sends still pad with NIL, and arguments that need normalising (BOOL) still are */
+    TTSel argc_sel = TT_Intern("argc");
+    for (int i = 0; i < 3; i++) CHECK_VTEXT(TT_SendSel(h, argc_sel, three, 1), TT_TYPE_STRING, "3:100");
+    CHECK_VTEXT(TT_SendSel(h, argc_sel, three, 4), TT_TYPE_STRING, "4:1421");
+    CHECK_VTEXT(TT_SendSel(h, argc_sel, three, 3), TT_TYPE_STRING, "3:142");
+    CHECK_VERR(TT_SendSel(h, TT_Intern("fail"), NULL, 0), "boom: \"quoted\"");
+    CHECK_VERR(TT_SendSel(h, TT_Intern("fail"), NULL, 0), "boom: \"quoted\"");
+    CHECK_VERR(TT_SendSel(NULL, argc_sel, NULL, 0), "nil instance");
+    CHECK_VERR(TT_SendSel(h, 0, NULL, 0), "invalid selector");
 
     /* ---- TT_Release: memory only (the row stays, so a lookup loads it again) ---- */
     char* pup_id = TT_GetInstanceID(pup.instanceVal);

@@ -264,3 +264,68 @@ fn every_comparison_and_stack_shuffle_agrees() {
         }
     }
 }
+
+/// `[:n | | i | i := start. [i <cmp> n] whileTrue: [i := i + 1]. i]` with the comparison
+/// written as `i < n`, `n > i` or `i <= n`.
+fn count_up(start: i64, form: &str) -> Vec<u8> {
+    let mut a = Asm::new(1, 1);
+    a.text(&start.to_string()).op8(Op::StoreLocal, 0);
+    a.label("head");
+    match form {
+        "lt" => a.op8(Op::LoadLocal, 0).op8(Op::LoadParam, 0).op(Op::Lt),
+        "gt" => a.op8(Op::LoadParam, 0).op8(Op::LoadLocal, 0).op(Op::Gt),
+        _ => a.op8(Op::LoadLocal, 0).op8(Op::LoadParam, 0).op(Op::Le),
+    };
+    a.jump(Op::JumpFalse, "end");
+    a.op8(Op::LoadLocal, 0)
+        .op(Op::ConstOne)
+        .op(Op::Add)
+        .op8(Op::StoreLocal, 0)
+        .jump(Op::Jump, "head");
+    a.label("end").op8(Op::LoadLocal, 0).op(Op::Return);
+    a.bytes()
+}
+
+#[test]
+fn an_increment_guarded_by_less_than_reaches_the_largest_small_integer_exactly() {
+    // A wrong unchecked increment wraps and the loop never ends: run the body on its own thread
+    // so such a bug fails the test instead of hanging the run.
+    let (done, finished) = std::sync::mpsc::channel();
+    let body = std::thread::spawn(move || {
+        increments_up_to_the_largest_small_integer();
+        let _ = done.send(());
+    });
+    match finished.recv_timeout(std::time::Duration::from_secs(60)) {
+        Ok(()) => body.join().expect("body panicked after finishing"),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            std::panic::resume_unwind(body.join().expect_err("the body ended without reporting"))
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("counting up to the largest small integer did not stop within 60 s")
+        }
+    }
+}
+
+fn increments_up_to_the_largest_small_integer() {
+    // After `i < n` (or `n > i`) the fast version adds 1 without an overflow check: with n the
+    // largest small integer the loop must stop there, in both tiers.
+    let t = Tiers::new();
+    for form in ["lt", "gt"] {
+        let b = t.register(&count_up(SMALL_INT_MAX - 5, form), &[]);
+        assert_eq!(
+            t.invoke(&b, &[int(SMALL_INT_MAX)]),
+            SMALL_INT_MAX.to_string()
+        );
+        assert_eq!(
+            t.invoke(&b, &[int(SMALL_INT_MAX - 2)]),
+            (SMALL_INT_MAX - 2).to_string()
+        );
+    }
+    // `i <= n` proves nothing: the increment past the largest small integer is checked and
+    // redone generically (a boxed integer), which then ends the loop.
+    let b = t.register(&count_up(SMALL_INT_MAX - 3, "le"), &[]);
+    assert_eq!(
+        t.invoke(&b, &[int(SMALL_INT_MAX)]),
+        (SMALL_INT_MAX as i128 + 1).to_string()
+    );
+}

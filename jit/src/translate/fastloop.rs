@@ -54,6 +54,9 @@ pub(super) struct FastLoop {
     locals: Vec<u8>,
     /// The params the loop reads, ascending.
     params: Vec<u8>,
+    /// Blocks entered only on the edge where `local < something` held (block start, local):
+    /// until the block stores to that local, adding 1 to it cannot overflow.
+    bounded: Vec<(usize, u8)>,
 }
 
 /// An entry of the planning pass's abstract stack.
@@ -154,12 +157,55 @@ fn plan_one(unit: &CodeUnit, an: &Analysis, head: usize) -> Option<FastLoop> {
     if locals.is_empty() {
         return None;
     }
+    let bounded = (head + 1..=end)
+        .filter(|&pc| an.block_start[pc] && reachable(pc))
+        .filter_map(|pc| below_on_entry(unit, an, pc).map(|l| (pc, l)))
+        .collect();
     Some(FastLoop {
         head,
         end,
         locals,
         params,
+        bounded,
     })
+}
+
+/// The local known to be below some small integer whenever the block at `start` begins: the
+/// block's only predecessor edge is the "less than" outcome of `LOAD_LOCAL l; <load>; LT` (or
+/// `<load>; LOAD_LOCAL l; GT`) ending the previous block.
+fn below_on_entry(unit: &CodeUnit, an: &Analysis, start: usize) -> Option<u8> {
+    let ins = &unit.ins;
+    let mut edges = Vec::new();
+    for pc in (0..ins.len()).filter(|&pc| an.depth[pc].is_some()) {
+        if jump_target(ins[pc]) == Some(start) {
+            edges.push((pc, true));
+        }
+        if pc + 1 == start && falls_through(ins[pc]) {
+            edges.push((pc, false));
+        }
+    }
+    let [(j, taken)] = edges[..] else {
+        return None;
+    };
+    let holds = match ins[j] {
+        Ins::JumpTrue(_) => taken,
+        Ins::JumpFalse(_) => !taken,
+        _ => false,
+    };
+    if !holds || j < 3 {
+        return None;
+    }
+    let load = |i: Ins| {
+        matches!(
+            i,
+            Ins::LoadLocal(_) | Ins::LoadParam(_) | Ins::Const(_) | Ins::Zero | Ins::One
+        )
+    };
+    match (ins[j - 3], ins[j - 2], ins[j - 1]) {
+        (Ins::LoadLocal(l), y, Ins::Cmp(Cmp::Lt)) if load(y) => Some(l),
+        (y, Ins::LoadLocal(l), Ins::Cmp(Cmp::Gt)) if load(y) => Some(l),
+        _ => None,
+    }
 }
 
 /// Constant `k` as `x << 16` when it is a small integer.
@@ -319,6 +365,13 @@ impl Tx<'_, '_> {
                 .binary_search(&l)
                 .expect("planned loops only touch planned locals")
         };
+        // The value of a local below some small integer (see `below_on_entry`), while the
+        // block has not stored to it: `+ 1` on it needs no overflow check.
+        let mut below: Option<(u8, ir::Value)> =
+            f.fl.bounded
+                .iter()
+                .find(|(pc, _)| *pc == start)
+                .map(|&(_, l)| (l, entry[slot(f, l)]));
         let mut pc = start;
         loop {
             if pc != start && self.an.block_start[pc] {
@@ -344,6 +397,9 @@ impl Tx<'_, '_> {
                 Ins::StoreLocal(l) => {
                     let v = stack.pop().expect("planned");
                     self.b.def_var(f.vars[slot(f, l)], v);
+                    if below.is_some_and(|(b, _)| b == l) {
+                        below = None;
+                    }
                 }
                 Ins::LoadParam(p) => {
                     let v = self.params[p as usize];
@@ -358,6 +414,16 @@ impl Tx<'_, '_> {
                 Ins::Arith(op) => {
                     let y = stack.pop().expect("planned");
                     let x = stack.pop().expect("planned");
+                    let one = self.iconst(1 << 16);
+                    if op == Arith::Add
+                        && let Some((_, v)) = below
+                        && ((x == v && y == one) || (x == one && y == v))
+                    {
+                        // v < some small integer ≤ the largest: v + 1 still fits.
+                        stack.push(self.b.ins().iadd(x, y));
+                        pc += 1;
+                        continue;
+                    }
                     let (r, overflow) = match op {
                         Arith::Add => self.b.ins().sadd_overflow(x, y),
                         Arith::Sub => self.b.ins().ssub_overflow(x, y),

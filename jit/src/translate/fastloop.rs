@@ -27,6 +27,9 @@
 //!   the generic locals and control continues at the start of the same bytecode block in the
 //!   generic version, which redoes it with the interpreter's semantics (boxing the 64-bit
 //!   result, say). The generic loop then re-tests the guard at its head.
+//! * **Bounded increments.** A block whose only entry is the true edge of `i < x` (or `x > i`)
+//!   with `i` a local knows `i < x <= largest small integer`, so until it stores `i`, `i + 1`
+//!   is a plain add without an overflow check (a counting loop's increment).
 //! * **Exits.** A jump out of the range re-boxes the current fast locals into the generic ones
 //!   and continues in the generic code at the target.
 //!

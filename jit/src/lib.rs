@@ -93,6 +93,13 @@ impl Jit {
     }
 }
 
+/// The loop heads (instruction indexes into [`CodeUnit::ins`]) that the translation gives an
+/// integer-specialised version (docs/jit.md, "Integer-specialised loops"), ascending; compiles
+/// nothing. For tests and tools that check a loop takes the fast version.
+pub fn fast_loop_heads(unit: &CodeUnit) -> Result<Vec<usize>, String> {
+    translate::fast_loop_heads(unit)
+}
+
 impl Compiler for Jit {
     fn compile(&self, unit: &CodeUnit) -> Result<Compiled, String> {
         match self.engine.compile(unit) {

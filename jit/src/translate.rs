@@ -468,6 +468,17 @@ enum Src {
     Fixed,
 }
 
+/// The loop heads (instruction indexes) of `unit` that get an integer-specialised version
+/// (`fastloop`), ascending.
+pub(crate) fn fast_loop_heads(unit: &CodeUnit) -> Result<Vec<usize>, String> {
+    let an = analyse(unit)?;
+    Ok(fastloop::plan(unit, &an)
+        .iter()
+        .enumerate()
+        .filter_map(|(pc, f)| f.as_ref().map(|_| pc))
+        .collect())
+}
+
 /// Builds the IR of `unit` into `func` (whose signature must already be the entry signature).
 /// Values and resume sites the code refers to are added to `keep`, which must be kept alive as
 /// long as the code can run. With `display`, resume sites are numbered instead of addressed

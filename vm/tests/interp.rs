@@ -544,3 +544,28 @@ fn trivial_entry_agrees_with_the_interpreter_loop() {
         assert!(block.code().trivial.is_none(), "{src}");
     }
 }
+
+/// Found by `tests/tests/jit_fast_loops_proptest.rs`: `[i <= i] whileTrue: [… i := i + 1]` fused
+/// into `IncJump`, whose fast path compared the stepped counter with the limit read *before*
+/// the step, the counter's old value, and left the loop after one iteration.
+#[test]
+fn fused_counting_loop_whose_limit_is_its_counter_keeps_counting() {
+    use tt_vm::compiler::compile_to_bytes;
+    let rt = Runtime::new();
+    for (src, want) in [
+        (
+            "[:n | | i f | i := 0. f := n. [i <= i] whileTrue: [f := f - 1. f < 0 ifTrue: [^i]. i := i + 1]. i]",
+            "5",
+        ),
+        (
+            "[:n | | i f | i := 0. f := n. [i < i] whileTrue: [i := i + 1]. i]",
+            "0",
+        ),
+    ] {
+        let b = rt
+            .register_block(&compile_to_bytes(src).unwrap(), Vec::new())
+            .unwrap();
+        let got = rt.invoke_block(&b, &[Value::int(5)]).unwrap();
+        assert_eq!(got.text(), want, "{src}");
+    }
+}

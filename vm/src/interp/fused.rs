@@ -471,7 +471,8 @@ fn rotate_loop(code: &[X], _: &[bool], j: usize, out: &mut Vec<X>) -> usize {
 }
 
 /// A counting loop's step and test (`r := r + k` then the rotated `r < n` / `r <= n` branch
-/// back) as one instruction, in the spirit of Lua's FORLOOP.
+/// back) as one instruction, in the spirit of Lua's FORLOOP. Not when the limit is the counter
+/// itself (`[i <= i]`): `IncJump` reads the limit before the step.
 fn counting_loop(code: &[X], targets: &[bool], j: usize, out: &mut Vec<X>) -> usize {
     if let X::AddRI { a, imm, dst } = code[j]
         && a == dst
@@ -484,13 +485,13 @@ fn counting_loop(code: &[X], targets: &[bool], j: usize, out: &mut Vec<X>) -> us
                 b,
                 jump_if: true,
                 target,
-            } if r == a => Some((b, false, target)),
+            } if r == a && b != a => Some((b, false, target)),
             X::LeRRJump {
                 a: r,
                 b,
                 jump_if: true,
                 target,
-            } if r == a => Some((b, true, target)),
+            } if r == a && b != a => Some((b, true, target)),
             _ => None,
         };
         if let Some((limit, inclusive, target)) = test {

@@ -329,3 +329,43 @@ fn increments_up_to_the_largest_small_integer() {
         (SMALL_INT_MAX as i128 + 1).to_string()
     );
 }
+
+#[test]
+fn the_loops_the_block_compiler_emits_get_a_fast_version() {
+    use tt_vm::compiler::compile_to_bytes;
+    let t = Tiers::new();
+    for (src, n_and_want) in [
+        (
+            "[:n | | s i | s := 0. i := 0. [i < n] whileTrue: [s := s + i. i := i + 1]. s]",
+            &[(0, "0"), (10, "45"), (1000, "499500")][..],
+        ),
+        (
+            "[:n | | s | s := 0. 1 to: n do: [:i | s := s + i]. s]",
+            &[(0, "0"), (10, "55")][..],
+        ),
+        (
+            "[:n | | s | s := 0. n timesRepeat: [s := s + 2]. s]",
+            &[(0, "0"), (7, "14")][..],
+        ),
+        (
+            "[:n | | s | s := 0. n to: 1 by: -1 do: [:i | s := s * 2 + i]. s]",
+            &[(0, "0"), (4, "49")][..],
+        ),
+        (
+            "[:n | | s | s := 0. 1 to: n do: [:i | 1 to: i do: [:j | s := s + j]]. s]",
+            &[(0, "0"), (4, "20")][..],
+        ),
+        // Doubling overflows the small-integer range: bail-outs, then the generic loop.
+        (
+            "[:n | | s | s := 1. 1 to: n do: [:i | s := s * 2]. s]",
+            &[(10, "1024"), (60, "1152921504606846976")][..],
+        ),
+    ] {
+        let b = t.register(&compile_to_bytes(src).unwrap(), &[]);
+        let heads = tt_jit::fast_loop_heads(b.1.code()).unwrap();
+        assert!(!heads.is_empty(), "no fast version for {src}");
+        for &(n, want) in n_and_want {
+            assert_eq!(t.invoke(&b, &[int(n)]), want, "{src} with n = {n}");
+        }
+    }
+}

@@ -302,7 +302,8 @@ thread_local! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    // 256 cases (proptest's default); PROPTEST_CASES=N runs more.
+    #![proptest_config(ProptestConfig::default())]
 
     #[test]
     fn integer_loops_agree_with_the_interpreter(p in prog(), args in [arg(), arg()]) {

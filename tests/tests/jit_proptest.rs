@@ -330,7 +330,8 @@ thread_local! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    // 256 cases (proptest's default); PROPTEST_CASES=N runs more.
+    #![proptest_config(ProptestConfig::default())]
 
     #[test]
     fn interpreter_and_jit_agree(p in prog(), args in prop::collection::vec(value(), 2),

@@ -47,6 +47,28 @@ struct State {
 }
 
 impl State {
+    /// `unit` translated into a fresh function that is not declared in the module (for the
+    /// IR and disassembly views). `display` numbers resume sites instead of addressing them
+    /// (stable text; such IR must not be compiled).
+    fn scratch_function(&mut self, unit: &CodeUnit, display: bool) -> Result<ir::Function, String> {
+        let mut func = ir::Function::with_name_signature(
+            UserFuncName::user(0, 0),
+            translate::entry_signature(self.call_conv),
+        );
+        let mut keep = Keep::default();
+        let target = self.module.target_config();
+        translate::build(
+            &mut func,
+            &mut self.fctx,
+            unit,
+            &self.helpers,
+            &mut keep,
+            target,
+            display,
+        )?;
+        Ok(func)
+    }
+
     /// Translates, compiles and links `unit`: its code address, code size and borrowed values.
     fn define(&mut self, unit: &CodeUnit) -> Result<(*const u8, usize, Keep), String> {
         self.module.clear_context(&mut self.ctx);
@@ -190,43 +212,14 @@ impl Engine {
     /// The Cranelift IR `unit` translates to (before optimisation), as text.
     pub(crate) fn clif(&self, unit: &CodeUnit) -> Result<String, String> {
         let st = &mut *self.lock();
-        let mut func = ir::Function::with_name_signature(
-            UserFuncName::user(0, 0),
-            translate::entry_signature(st.call_conv),
-        );
-        let mut keep = Keep::default();
-        let target = st.module.target_config();
-        translate::build(
-            &mut func,
-            &mut st.fctx,
-            unit,
-            &st.helpers,
-            &mut keep,
-            target,
-            true,
-        )?;
-        Ok(func.display().to_string())
+        Ok(st.scratch_function(unit, true)?.display().to_string())
     }
 
     /// The machine code `unit` compiles to, as Cranelift's disassembly (after optimisation).
     /// Compiles the unit into a scratch context; nothing is installed.
     pub(crate) fn asm(&self, unit: &CodeUnit) -> Result<String, String> {
         let st = &mut *self.lock();
-        let mut func = ir::Function::with_name_signature(
-            UserFuncName::user(0, 0),
-            translate::entry_signature(st.call_conv),
-        );
-        let mut keep = Keep::default();
-        let target = st.module.target_config();
-        translate::build(
-            &mut func,
-            &mut st.fctx,
-            unit,
-            &st.helpers,
-            &mut keep,
-            target,
-            false,
-        )?;
+        let func = st.scratch_function(unit, false)?;
         let mut ctx = Context::for_function(func);
         ctx.set_disasm(true);
         let code = ctx

@@ -468,6 +468,20 @@ enum Src {
     Fixed,
 }
 
+/// The integer condition of a comparison instruction (EQ, NE, LT, LE, GT, GE) on small
+/// integers (or their `x << 16` forms, which compare alike).
+fn int_cc(i: Ins) -> IntCC {
+    match i {
+        Ins::Eq => IntCC::Equal,
+        Ins::Ne => IntCC::NotEqual,
+        Ins::Cmp(Cmp::Lt) => IntCC::SignedLessThan,
+        Ins::Cmp(Cmp::Le) => IntCC::SignedLessThanOrEqual,
+        Ins::Cmp(Cmp::Gt) => IntCC::SignedGreaterThan,
+        Ins::Cmp(Cmp::Ge) => IntCC::SignedGreaterThanOrEqual,
+        _ => unreachable!("compare of a non-comparison"),
+    }
+}
+
 /// The loop heads (instruction indexes) of `unit` that get an integer-specialised version
 /// (`fastloop`), ascending.
 pub(crate) fn fast_loop_heads(unit: &CodeUnit) -> Result<Vec<usize>, String> {
@@ -2071,15 +2085,7 @@ impl Tx<'_, '_> {
             self.own_all();
         }
         self.guard_ints(&[x, y]);
-        let cc = match i {
-            Ins::Eq => IntCC::Equal,
-            Ins::Ne => IntCC::NotEqual,
-            Ins::Cmp(Cmp::Lt) => IntCC::SignedLessThan,
-            Ins::Cmp(Cmp::Le) => IntCC::SignedLessThanOrEqual,
-            Ins::Cmp(Cmp::Gt) => IntCC::SignedGreaterThan,
-            Ins::Cmp(Cmp::Ge) => IntCC::SignedGreaterThanOrEqual,
-            _ => unreachable!("compare of a non-comparison"),
-        };
+        let cc = int_cc(i);
         // Small integers compare by their payloads shifted to the top (one shift each); run
         // results are already integers.
         let (a, b) = if self.is_unboxed(x) || self.is_unboxed(y) {

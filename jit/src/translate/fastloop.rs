@@ -37,14 +37,13 @@
 //! iteration) fails the guard, so such loops stay generic; so do loops with sends, floats,
 //! strings, divisions, or a condition that is not a comparison.
 
-use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{self, Block, InstBuilder};
 use cranelift_frontend::Variable;
 use tt_vm::interp::{CodeUnit, Ins};
 use tt_vm::value::boxing::{TAG_INT, TAG_SHIFT};
 use tt_vm::value::ops::{Arith, Cmp};
 
-use super::{Analysis, HashMap, I64, Tx, falls_through, jump_target};
+use super::{Analysis, HashMap, I64, Tx, falls_through, int_cc, jump_target};
 
 /// A loop that gets a fast version.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -447,15 +446,7 @@ impl Tx<'_, '_> {
                 Ins::Eq | Ins::Ne | Ins::Cmp(_) => {
                     let y = stack.pop().expect("planned");
                     let x = stack.pop().expect("planned");
-                    let cc = match i {
-                        Ins::Eq => IntCC::Equal,
-                        Ins::Ne => IntCC::NotEqual,
-                        Ins::Cmp(Cmp::Lt) => IntCC::SignedLessThan,
-                        Ins::Cmp(Cmp::Le) => IntCC::SignedLessThanOrEqual,
-                        Ins::Cmp(Cmp::Gt) => IntCC::SignedGreaterThan,
-                        _ => IntCC::SignedGreaterThanOrEqual,
-                    };
-                    stack.push(self.b.ins().icmp(cc, x, y));
+                    stack.push(self.b.ins().icmp(int_cc(i), x, y));
                 }
                 Ins::JumpTrue(t) | Ins::JumpFalse(t) => {
                     let c = stack.pop().expect("planned");

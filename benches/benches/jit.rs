@@ -1,4 +1,5 @@
-//! Compiled-tier figures (docs/jit.md): the §13.2 summing loop (ns per iteration), sends in a
+//! Compiled-tier figures (docs/jit.md): the §13.2 summing loop and a `to:do:` loop with a block
+//! temporary (ns per iteration), sends in a
 //! loop to a TTBC and to a native method (ns per send), `[:x | x + 1]` through
 //! `Runtime::invoke_block` beside a plain `extern "C"` indirect call, and the compile time of
 //! a 50-opcode block (beside `jit/decode_50_ops`, the interpreter's load + verify + decode of the
@@ -64,6 +65,28 @@ fn sum_loop(c: &mut Criterion) {
         let b = rt.register_block(&hex(SUM_HEX), Vec::new()).unwrap();
         let n = [Value::int(SUM_N)];
         let want = SUM_N * (SUM_N - 1) / 2;
+        assert_eq!(rt.invoke_block(&b, &n).unwrap().as_int(), Some(want));
+        assert_eq!(b.code().compiled().is_some(), compiled);
+        g.bench_function(tier_name(compiled), |bn| {
+            bn.iter(|| rt.invoke_block(&b, black_box(&n)).unwrap())
+        });
+    }
+    g.finish();
+}
+
+/// `1 to: n do:` with a temporary of the loop's block (nilled each iteration), n = 10^4.
+const TEMP_LOOP: &str = "[:n | | s | s := 0. 1 to: n do: [:i | | t | t := i * i. s := s + t]. s]";
+const TEMP_N: i64 = 10_000;
+
+fn temp_loop(c: &mut Criterion) {
+    let mut g = c.benchmark_group("jit/temp_loop");
+    g.throughput(Throughput::Elements(TEMP_N as u64));
+    let bytes = tt_vm::compiler::compile_to_bytes(TEMP_LOOP).expect("compiles");
+    for compiled in [false, true] {
+        let rt = runtime(compiled);
+        let b = rt.register_block(&bytes, Vec::new()).unwrap();
+        let n = [Value::int(TEMP_N)];
+        let want: i64 = (1..=TEMP_N).map(|i| i * i).sum();
         assert_eq!(rt.invoke_block(&b, &n).unwrap().as_int(), Some(want));
         assert_eq!(b.code().compiled().is_some(), compiled);
         g.bench_function(tier_name(compiled), |bn| {
@@ -323,5 +346,12 @@ fn compile_50_ops(c: &mut Criterion) {
     println!("compile_50_ops: {} bytes of machine code", code.code_bytes);
 }
 
-criterion_group!(benches, sum_loop, send_loop, invoke_block, compile_50_ops);
+criterion_group!(
+    benches,
+    sum_loop,
+    temp_loop,
+    send_loop,
+    invoke_block,
+    compile_50_ops
+);
 criterion_main!(benches);

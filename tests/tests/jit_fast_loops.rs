@@ -182,7 +182,7 @@ fn nested_loops_agree() {
 }
 
 #[test]
-fn a_temporary_that_starts_as_nil_keeps_the_loop_generic_and_correct() {
+fn a_temporary_that_starts_as_nil_gets_the_fast_version_and_stays_nil_without_iterations() {
     let t = Tiers::new();
     // | s i tmp | ... [i < n] whileTrue: [tmp := i * 2. s := s + tmp. i := i + 1]. tmp
     let mut a = Asm::new(1, 3);
@@ -212,6 +212,8 @@ fn a_temporary_that_starts_as_nil_keeps_the_loop_generic_and_correct() {
         .op(Op::Concat)
         .op(Op::Return);
     let b = t.register(&a.bytes(), &[]);
+    // `tmp` is written before it is read in every iteration: nil passes the entry guard.
+    assert_eq!(tt_jit::fast_loop_heads(b.1.code()).unwrap().len(), 1);
     // n = 0: tmp stays nil (empty text).
     assert_eq!(t.invoke(&b, &[int(0)]), "0");
     assert_eq!(t.invoke(&b, &[int(4)]), "612");
@@ -355,6 +357,20 @@ fn the_loops_the_block_compiler_emits_get_a_fast_version() {
             "[:n | | s | s := 0. 1 to: n do: [:i | 1 to: i do: [:j | s := s + j]]. s]",
             &[(0, "0"), (4, "20")][..],
         ),
+        // Temporaries of the loop's block, nilled at the start of each iteration.
+        (
+            "[:n | | s i | s := 0. i := 0. [i < n] whileTrue: [| t | t := i * i. s := s + t. i := i + 1]. s]",
+            &[(0, "0"), (4, "14")][..],
+        ),
+        (
+            "[:n | | s | s := 0. 1 to: n do: [:i | | t u | t := i * i. u := t - i. s := s + u]. s]",
+            &[(0, "0"), (4, "20")][..],
+        ),
+        // Declared outside and nil until the first iteration writes it; read after the loop.
+        (
+            "[:n | | s t | s := 0. 1 to: n do: [:i | t := i + 1. s := s + t]. s , ':' , t]",
+            &[(0, "0:"), (3, "9:4")][..],
+        ),
         // Doubling overflows the small-integer range: bail-outs, then the generic loop.
         (
             "[:n | | s | s := 1. 1 to: n do: [:i | s := s * 2]. s]",
@@ -367,5 +383,34 @@ fn the_loops_the_block_compiler_emits_get_a_fast_version() {
         for &(n, want) in n_and_want {
             assert_eq!(t.invoke(&b, &[int(n)]), want, "{src} with n = {n}");
         }
+    }
+}
+
+#[test]
+fn a_local_read_before_it_is_written_keeps_nil_out_of_the_fast_version() {
+    // `s` is read (s + i) before any store in an iteration: nil on entry must fail the guard,
+    // so the generic loop computes `nil + i` the interpreter's way.
+    let t = Tiers::new();
+    let mut a = Asm::new(1, 2);
+    a.op(Op::ConstZero).op8(Op::StoreLocal, 1);
+    a.label("head")
+        .op8(Op::LoadLocal, 1)
+        .op8(Op::LoadParam, 0)
+        .op(Op::Lt)
+        .jump(Op::JumpFalse, "end");
+    a.op8(Op::LoadLocal, 0)
+        .op8(Op::LoadLocal, 1)
+        .op(Op::Add)
+        .op8(Op::StoreLocal, 0);
+    a.op8(Op::LoadLocal, 1)
+        .op(Op::ConstOne)
+        .op(Op::Add)
+        .op8(Op::StoreLocal, 1)
+        .jump(Op::Jump, "head");
+    a.label("end").op8(Op::LoadLocal, 0).op(Op::Return);
+    let b = t.register(&a.bytes(), &[]);
+    assert_eq!(tt_jit::fast_loop_heads(b.1.code()).unwrap().len(), 1);
+    for n in [0, 1, 5] {
+        t.invoke(&b, &[int(n)]);
     }
 }

@@ -71,15 +71,31 @@ enum Form {
     UpLe(E, E),
 }
 
+/// Local 2 as a temporary of the loop's block: `t := nil. t := e` at the start of each
+/// iteration (`e` reads no `t`), maybe nil before the loop, maybe nilled again at the end.
+#[derive(Debug, Clone)]
+struct Temp {
+    init: E,
+    nil_before_loop: bool,
+    clear_at_end: bool,
+}
+
 #[derive(Debug, Clone)]
 struct Prog {
-    init: [i64; 3],
+    /// Initial values of locals 0–2 (`None`: nil, read as such by an arithmetic operation
+    /// that comes first in an iteration, which the entry guard must refuse).
+    init: [Option<i64>; 3],
+    temp: Option<Temp>,
     form: Form,
     body: Vec<S>,
 }
 
 fn konst() -> impl Strategy<Value = i64> {
     prop_oneof![3 => prop::sample::select(INTS), 1 => -20i64..20]
+}
+
+fn nilable() -> impl Strategy<Value = Option<i64>> {
+    prop_oneof![6 => konst().prop_map(Some), 1 => Just(None)]
 }
 
 /// What the bounded-increment rule recognises as a bound: a constant, a param or a local.
@@ -158,15 +174,26 @@ fn form() -> impl Strategy<Value = Form> {
 }
 
 fn prog() -> impl Strategy<Value = Prog> {
+    let temp = (expr(), any::<bool>(), any::<bool>()).prop_map(|(init, n, c)| Temp {
+        init,
+        nil_before_loop: n,
+        clear_at_end: c,
+    });
     (
-        [konst(), konst(), konst()],
+        [nilable(), nilable(), nilable()],
+        prop::option::of(temp),
         form(),
         prop_oneof![
             1 => prop::collection::vec(stmt(), 0..5),
             1 => prop::collection::vec((0..3u8, expr()).prop_map(|(l, e)| S::Store(l, e)), 0..3),
         ],
     )
-        .prop_map(|(init, form, body)| Prog { init, form, body })
+        .prop_map(|(init, temp, form, body)| Prog {
+            init,
+            temp,
+            form,
+            body,
+        })
 }
 
 /// An argument: mostly an integer from the edges of the range, sometimes not an integer.
@@ -176,6 +203,19 @@ fn arg() -> impl Strategy<Value = Arg> {
         6 => konst().prop_map(|i| Arg::V(Value::int(i))),
         1 => prop::sample::select(vec!["abc", "1.5", "9223372036854775807"]).prop_map(Arg::s),
     ]
+}
+
+/// `e` with reads of local 2 turned into reads of local 0.
+fn without_local_2(e: &E) -> E {
+    match e {
+        E::Local(2) => E::Local(0),
+        E::Bin(op, x, y) => E::Bin(
+            *op,
+            Box::new(without_local_2(x)),
+            Box::new(without_local_2(y)),
+        ),
+        other => other.clone(),
+    }
 }
 
 struct Emitter {
@@ -251,9 +291,14 @@ impl Emitter {
             a: Asm::new(2, 5),
             labels: 0,
         };
+        let nil_temp = p.temp.as_ref().is_some_and(|t| t.nil_before_loop);
         for (l, k) in p.init.iter().enumerate() {
-            e.expr(&E::K(*k));
-            e.a.op8(Op::StoreLocal, l as u8);
+            if let Some(k) = k
+                && !(l == 2 && nil_temp)
+            {
+                e.expr(&E::K(*k));
+                e.a.op8(Op::StoreLocal, l as u8);
+            }
         }
         e.a.text("6").op8(Op::StoreLocal, FUEL);
         let counter = E::Local(COUNTER);
@@ -263,14 +308,30 @@ impl Emitter {
         };
         e.expr(&start);
         e.a.op8(Op::StoreLocal, COUNTER).label("head");
+        // The loop test comes before the temporary is written: it must not read it.
+        let bound = |b: &E| {
+            if p.temp.is_some() {
+                without_local_2(b)
+            } else {
+                b.clone()
+            }
+        };
         match &p.form {
             Form::Down(_) => e.cond(&C(Op::Gt, counter.clone(), E::K(0))),
-            Form::UpLt(_, bound) => e.cond(&C(Op::Lt, counter.clone(), bound.clone())),
-            Form::UpGt(_, bound) => e.cond(&C(Op::Gt, bound.clone(), counter.clone())),
-            Form::UpLe(_, bound) => e.cond(&C(Op::Le, counter.clone(), bound.clone())),
+            Form::UpLt(_, b) => e.cond(&C(Op::Lt, counter.clone(), bound(b))),
+            Form::UpGt(_, b) => e.cond(&C(Op::Gt, bound(b), counter.clone())),
+            Form::UpLe(_, b) => e.cond(&C(Op::Le, counter.clone(), bound(b))),
         }
         e.a.jump(Op::JumpFalse, "exit");
+        if let Some(t) = &p.temp {
+            e.a.op(Op::ConstNil).op8(Op::StoreLocal, 2);
+            e.expr(&without_local_2(&t.init));
+            e.a.op8(Op::StoreLocal, 2);
+        }
         p.body.iter().for_each(|s| e.stmt(s));
+        if p.temp.as_ref().is_some_and(|t| t.clear_at_end) {
+            e.a.op(Op::ConstNil).op8(Op::StoreLocal, 2);
+        }
         // With a body without branches the step is in the block entered only from the loop
         // test (the bounded-increment rule applies).
         e.stmt(&S::Store(

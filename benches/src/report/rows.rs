@@ -320,6 +320,15 @@ pub fn sections(sum_ops: usize) -> Vec<Section> {
                 .base(B::luajit(&lua_sum("sum.lua"), "sum_loop/luajit"))
                 .goal(goal("≤ 1.5× LuaJIT (#6)", vec![MaxRatio(1.5)])),
                 row(
+                    "jit.temp_loop_compiled",
+                    "Loop with a block temporary (`1 to: n do: [:i | | t | t := i * i. s := s + t]`), compiled, per iteration (n = 10⁴)",
+                    Crit("jit/temp_loop/compiled"),
+                )
+                .base(Some((
+                    "the same loop, interpreter".into(),
+                    Crit("jit/temp_loop/interpreter"),
+                ))),
+                row(
                     "peer.sum_lua54",
                     "Summing loop, Lua 5.4 (`peers/sum.lua`)",
                     Peer("sum_loop/lua5.4"),

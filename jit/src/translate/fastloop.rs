@@ -9,12 +9,17 @@
 //! * **Plan** ([`plan`]). A loop head `H` with its last back edge at `J` qualifies when the
 //!   range `H..=J` is entered only at `H`, every bytecode block in it starts with an empty
 //!   stack, and every instruction in it is one of: NOP, POP, DUP, LOAD_LOCAL, STORE_LOCAL,
-//!   LOAD_PARAM, ZERO, ONE, a small-integer CONST, ADD, SUB, MUL, the comparisons (EQ, NE, LT,
-//!   LE, GT, GE) feeding a conditional jump, JUMP_TRUE / JUMP_FALSE on such a comparison, JUMP.
-//!   An abstract stack of *integer* / *condition* entries checks that comparisons only feed
-//!   jumps and that only integers are stored.
+//!   LOAD_PARAM, ZERO, ONE, NIL, a small-integer CONST, ADD, SUB, MUL, the comparisons (EQ,
+//!   NE, LT, LE, GT, GE) feeding a conditional jump, JUMP_TRUE / JUMP_FALSE on such a
+//!   comparison, JUMP. An abstract stack of *integer* / *condition* / *nil* entries checks
+//!   that comparisons only feed jumps and that only integers and nil are stored.
+//! * **Temporaries** ([`read_before_write`]). A local that every path from `H` writes with
+//!   an integer before reading it (a block's temporaries, which the compiler nils at the start
+//!   of each iteration) may be nil on entry and may be stored nil: in the fast version nil is
+//!   [`NIL_SENTINEL`], which no arithmetic ever sees. A local stored nil but read before such
+//!   a write keeps the loop generic.
 //! * **Entry guard.** The generic head block starts with one test: every local the range
-//!   touches and every param it reads is a small integer. If so, control enters the fast
+//!   touches and every param it reads is a small integer (or nil, for a temporary). If so, control enters the fast
 //!   version with each of those locals as `x << 16` in its own SSA variable; otherwise the
 //!   generic loop runs (and re-tests at each of its iterations, so a loop entered with a
 //!   non-integer that becomes one later still moves to the fast version).
@@ -33,14 +38,15 @@
 //! * **Exits.** A jump out of the range re-boxes the current fast locals into the generic ones
 //!   and continues in the generic code at the target.
 //!
-//! A local that is nil when the loop starts (a temporary written before it is read in every
-//! iteration) fails the guard, so such loops stay generic; so do loops with sends, floats,
-//! strings, divisions, or a condition that is not a comparison.
+//! A local that is read before it is written and is not a small integer when the loop starts
+//! fails the guard, so such a loop runs generically; loops with sends, floats, strings,
+//! divisions, captures, or a condition that is not a comparison are not versioned.
 
+use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{self, Block, InstBuilder};
 use cranelift_frontend::Variable;
 use tt_vm::interp::{CodeUnit, Ins};
-use tt_vm::value::boxing::{TAG_INT, TAG_SHIFT};
+use tt_vm::value::boxing::{NIL_BITS, TAG_INT, TAG_SHIFT};
 use tt_vm::value::ops::{Arith, Cmp};
 
 use super::{Analysis, HashMap, I64, Tx, falls_through, int_cc, jump_target};
@@ -59,6 +65,10 @@ pub(super) struct FastLoop {
     /// Blocks entered only on the edge where `local < something` held (block start, local):
     /// until the block stores to that local, adding 1 to it cannot overflow.
     bounded: Vec<(usize, u8)>,
+    /// The locals (a subset of `locals`, ascending) the loop also stores nil to (a block's
+    /// temporaries, re-nilled each iteration): nil or a small integer on entry, read only
+    /// where an integer store precedes the read on every path from the head.
+    nullable: Vec<u8>,
 }
 
 /// An entry of the planning pass's abstract stack.
@@ -68,7 +78,12 @@ enum Kind {
     Int,
     /// A comparison result (an `i8` condition in the fast version).
     Cond,
+    /// Nil (only stored to a local; [`NIL_SENTINEL`] in the fast version).
+    Nil,
 }
+
+/// A nil local's fast form: never an `x << 16` (its low 16 bits are not zero).
+const NIL_SENTINEL: i64 = 1;
 
 /// The fast loops of `unit`, by loop head.
 pub(super) fn plan(unit: &CodeUnit, an: &Analysis) -> Vec<Option<FastLoop>> {
@@ -96,6 +111,9 @@ fn plan_one(unit: &CodeUnit, an: &Analysis, head: usize) -> Option<FastLoop> {
     }
     let mut locals = Vec::new();
     let mut params = Vec::new();
+    let mut nullable = Vec::new();
+    // What each STORE_LOCAL in the range stores (true: nil).
+    let mut stores_nil: HashMap<usize, bool> = HashMap::default();
     let mut stack: Vec<Kind> = Vec::new();
     for pc in (head..=end).filter(|&pc| reachable(pc)) {
         if an.block_start[pc] {
@@ -117,8 +135,17 @@ fn plan_one(unit: &CodeUnit, an: &Analysis, head: usize) -> Option<FastLoop> {
             }
             Ins::StoreLocal(l) => {
                 locals.push(l);
-                pop(&mut stack, Kind::Int)?;
+                let nil = match stack.pop()? {
+                    Kind::Int => false,
+                    Kind::Nil => true,
+                    Kind::Cond => return None,
+                };
+                if nil {
+                    nullable.push(l);
+                }
+                stores_nil.insert(pc, nil);
             }
+            Ins::Nil => stack.push(Kind::Nil),
             Ins::LoadParam(p) => {
                 params.push(p);
                 stack.push(Kind::Int);
@@ -156,9 +183,22 @@ fn plan_one(unit: &CodeUnit, an: &Analysis, head: usize) -> Option<FastLoop> {
     locals.dedup();
     params.sort_unstable();
     params.dedup();
-    if locals.is_empty() {
+    nullable.sort_unstable();
+    nullable.dedup();
+    if locals.is_empty() || locals.len() > 64 {
         return None;
     }
+    // Locals stored nil must be written before they are read; every other local that is
+    // may be nil on entry too (a temporary declared outside the loop).
+    let read_first = read_before_write(unit, an, head, end, &locals, &stores_nil);
+    if nullable.iter().any(|l| read_first.contains(l)) {
+        return None;
+    }
+    let nullable: Vec<u8> = locals
+        .iter()
+        .copied()
+        .filter(|l| !read_first.contains(l))
+        .collect();
     let bounded = (head + 1..=end)
         .filter(|&pc| an.block_start[pc] && reachable(pc))
         .filter_map(|pc| below_on_entry(unit, an, pc).map(|l| (pc, l)))
@@ -169,7 +209,71 @@ fn plan_one(unit: &CodeUnit, an: &Analysis, head: usize) -> Option<FastLoop> {
         locals,
         params,
         bounded,
+        nullable,
     })
+}
+
+/// The `locals` (at most 64, ascending) that some path from the loop head reads before an
+/// integer store to them (within one iteration: back edges to the head and exits are not
+/// followed). The others hold an integer wherever they are read, whatever they held when the
+/// iteration began, so they may be nil on entry and may be stored nil: the fast version
+/// never computes with such a nil. A forward must-analysis over the range's instructions: the
+/// set of locals surely holding an integer.
+fn read_before_write(
+    unit: &CodeUnit,
+    an: &Analysis,
+    head: usize,
+    end: usize,
+    locals: &[u8],
+    stores_nil: &HashMap<usize, bool>,
+) -> Vec<u8> {
+    let bit = |l: u8| locals.binary_search(&l).ok().map(|i| 1u64 << i);
+    let mut read_first = 0u64;
+    let ins = &unit.ins;
+    let mut state: Vec<Option<u64>> = vec![None; end + 1 - head];
+    state[0] = Some(0);
+    let mut work = vec![head];
+    while let Some(pc) = work.pop() {
+        let mut s = state[pc - head].expect("queued with a state");
+        match ins[pc] {
+            Ins::LoadLocal(l) => {
+                if let Some(b) = bit(l)
+                    && s & b == 0
+                {
+                    read_first |= b;
+                }
+            }
+            Ins::StoreLocal(l) => {
+                if let Some(b) = bit(l) {
+                    if stores_nil[&pc] {
+                        s &= !b;
+                    } else {
+                        s |= b;
+                    }
+                }
+            }
+            _ => {}
+        }
+        let next = jump_target(ins[pc])
+            .into_iter()
+            .chain(falls_through(ins[pc]).then_some(pc + 1));
+        for t in next {
+            if t == head || !(head..=end).contains(&t) || an.depth[t].is_none() {
+                continue;
+            }
+            let merged = state[t - head].map_or(s, |o| o & s);
+            if state[t - head] != Some(merged) {
+                state[t - head] = Some(merged);
+                work.push(t);
+            }
+        }
+    }
+    locals
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| read_first & (1 << i) != 0)
+        .map(|(_, &l)| l)
+        .collect()
 }
 
 /// The local known to be below some small integer whenever the block at `start` begins: the
@@ -241,7 +345,15 @@ impl Tx<'_, '_> {
         for &l in &fl.locals {
             let v = self.b.use_var(self.locals[l as usize]);
             entry.push(v);
-            tags = Some(self.or_tag(tags, v, int_bits));
+            let checked = if fl.nullable.binary_search(&l).is_ok() {
+                // Nil passes the guard as if it were an integer.
+                let nil = self.iconst(NIL_BITS);
+                let is_nil = self.b.ins().icmp(IntCC::Equal, v, nil);
+                self.b.ins().select(is_nil, int_bits, v)
+            } else {
+                v
+            };
+            tags = Some(self.or_tag(tags, checked, int_bits));
         }
         for &p in &fl.params {
             let v = self.params[p as usize];
@@ -264,9 +376,15 @@ impl Tx<'_, '_> {
             generic_head,
             unsealed: Vec::new(),
         };
-        for v in entry {
+        for (&l, v) in fl.locals.iter().zip(entry) {
             let var = self.b.declare_var(I64);
-            let s = self.ishl_c(v, 16);
+            let mut s = self.ishl_c(v, 16);
+            if fl.nullable.binary_search(&l).is_ok() {
+                let nil = self.iconst(NIL_BITS);
+                let is_nil = self.b.ins().icmp(IntCC::Equal, v, nil);
+                let sentinel = self.iconst(NIL_SENTINEL as u64);
+                s = self.b.ins().select(is_nil, sentinel, s);
+            }
             self.b.def_var(var, s);
             f.vars.push(var);
         }
@@ -322,7 +440,13 @@ impl Tx<'_, '_> {
     /// Re-boxes `vals` (one per fast local) into the generic locals and jumps to `target`.
     fn leave_fast(&mut self, f: &Fast<'_>, vals: &[ir::Value], target: Block) {
         for (i, &l) in f.fl.locals.iter().enumerate() {
-            let v = self.box_shifted(vals[i]);
+            let mut v = self.box_shifted(vals[i]);
+            if f.fl.nullable.binary_search(&l).is_ok() {
+                let sentinel = self.iconst(NIL_SENTINEL as u64);
+                let is_nil = self.b.ins().icmp(IntCC::Equal, vals[i], sentinel);
+                let nil = self.iconst(NIL_BITS);
+                v = self.b.ins().select(is_nil, nil, v);
+            }
             self.b.def_var(self.locals[l as usize], v);
         }
         self.b.ins().jump(target, &[]);
@@ -409,6 +533,7 @@ impl Tx<'_, '_> {
                 }
                 Ins::Zero => stack.push(self.iconst(0)),
                 Ins::One => stack.push(self.iconst(1 << 16)),
+                Ins::Nil => stack.push(self.iconst(NIL_SENTINEL as u64)),
                 Ins::Const(k) => {
                     let s = small_const(self.unit, k).expect("planned");
                     stack.push(self.iconst(s as u64));

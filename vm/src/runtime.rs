@@ -351,7 +351,7 @@ impl Runtime {
     }
 
     #[inline(always)]
-    fn tier_mode_fast(&self) -> TierMode {
+    pub(crate) fn tier_mode_fast(&self) -> TierMode {
         match self.tier_mode.load(Ordering::Relaxed) {
             0 => TierMode::Never,
             1 => TierMode::Always,

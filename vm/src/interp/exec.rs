@@ -258,16 +258,6 @@ impl<'rt> Run<'rt> {
         }
     }
 
-    /// Whether dropping this run would free nothing: no register file allocation, no homes
-    /// spilled or recorded, no non-local value waiting.
-    #[inline]
-    pub(crate) fn owns_nothing(&self) -> bool {
-        self.regs.capacity() == 0
-            && self.homes.is_empty()
-            && !self.homes.spilled()
-            && self.nonlocal.is_nil()
-    }
-
     /// Publishes the run's activation depth to the thread before calling out to code that may
     /// start a nested run (native methods, class loaders, the Bash bridge), so the depth limit
     /// counts activations across runs.

@@ -26,7 +26,7 @@ use crate::block::{Block, Home};
 use crate::error::{Error, ErrorKind};
 use crate::runtime::Runtime;
 use crate::runtime::{MethodImpl, NativeClosure, NativeFn};
-use crate::tier::Compiled;
+use crate::tier::{Compiled, TierMode};
 use crate::value::Value;
 
 /// Returned by compiled code and by helpers instead of a value when the activation must stop:
@@ -40,11 +40,20 @@ pub const UNWIND: u64 = 0xFFF8_0000_0000_0001;
 /// Generated code reads one field, the registry's epoch pointer at
 /// [`JitCtx::EPOCH_OFFSET`] (for its inline-cache checks), and otherwise only passes the
 /// context's address to helpers and native entries.
+///
+/// The run is *lazy* for compiled leaf entries ([`Run::enter_compiled_leaf`]): `run` points to
+/// uninitialised stack space until a helper first needs it ([`JitCtx::run`] then writes a
+/// detached run there), so a leaf call whose code calls no run-using helper never builds, checks
+/// or drops one.
 #[repr(C)]
 pub struct JitCtx<'r, 'f, 'rt> {
     /// The running runtime's dispatch epoch (`Registry::epoch_ptr`).
     epoch: *const AtomicU32,
-    run: &'r mut Run<'rt>,
+    /// The activation's run once `run_live`; before that, space for a detached one.
+    run: *mut Run<'rt>,
+    /// Whether `*run` holds a run.
+    run_live: bool,
+    rt: &'rt Runtime,
     frame: &'r Frame<'f>,
     unwind: Option<Unwind>,
     panic: Option<Box<dyn Any + Send + 'static>>,
@@ -66,7 +75,27 @@ unsafe fn send_operands(vals: *const u64, n: usize) -> (ManuallyDrop<Value>, Arg
     (recv, args)
 }
 
-impl JitCtx<'_, '_, '_> {
+impl<'rt> JitCtx<'_, '_, 'rt> {
+    /// The activation's run, made (detached, owning nothing) on first use by a leaf entry.
+    #[inline]
+    fn run(&mut self) -> &mut Run<'rt> {
+        if !self.run_live {
+            self.make_run();
+        }
+        // SAFETY: `run` is live now: set by `exec_compiled_at` (the activation's own run, which
+        // outlives the context) or written by `make_run` into the leaf entry's slot, which
+        // outlives the context too; the context is used by one call at a time.
+        unsafe { &mut *self.run }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn make_run(&mut self) {
+        // SAFETY: not live: `run` points to the leaf entry's uninitialised slot for a `Run`.
+        unsafe { self.run.write(Run::detached(self.rt, Vec::new())) };
+        self.run_live = true;
+    }
+
     /// Byte offset of the epoch pointer (`*const AtomicU32`, the running runtime's
     /// `Registry::epoch_ptr`).
     pub const EPOCH_OFFSET: usize = std::mem::offset_of!(JitCtx<'static, 'static, 'static>, epoch);
@@ -109,8 +138,8 @@ impl JitCtx<'_, '_, '_> {
             // SAFETY: the caller passes `n` owned value bits at `vals`, each consumed once here.
             .map(|i| unsafe { Value::from_raw_bits(*vals.add(i)) })
             .collect();
-        let run = &mut *self.run;
         let frame = self.frame;
+        let run = self.run();
         let r = catch_unwind(AssertUnwindSafe(|| run.jit_op(frame, pc, operands)));
         self.settle(r)
     }
@@ -133,8 +162,8 @@ impl JitCtx<'_, '_, '_> {
     ) -> u64 {
         // SAFETY: forwarded contract.
         let (recv, args) = unsafe { send_operands(vals, n) };
-        let run = &mut *self.run;
         let this = self.frame.this;
+        let run = self.run();
         let r = catch_unwind(AssertUnwindSafe(|| run.send(&recv, site, args, this)));
         if recv_owned {
             drop(ManuallyDrop::into_inner(recv));
@@ -163,8 +192,8 @@ impl JitCtx<'_, '_, '_> {
         // SAFETY: forwarded contract.
         let (recv, args) = unsafe { send_operands(vals, n) };
         site.record_hit();
-        let run = &mut *self.run;
         let this = self.frame.this;
+        let run = self.run();
         let r = catch_unwind(AssertUnwindSafe(|| match recv.as_instance() {
             Some(inst) => run.call_found(
                 Some(m),
@@ -211,7 +240,7 @@ unsafe fn call_native(
         // `repr(transparent)` over `u64`.
         unsafe { std::slice::from_raw_parts(args as *const Value, argc) }
     };
-    let run = &mut *ctx.run;
+    let run = ctx.run();
     run.publish_depth();
     let rt = run.rt;
     match catch_unwind(AssertUnwindSafe(|| f(rt, &this, args))) {
@@ -287,26 +316,54 @@ impl Run<'_> {
         if !unit.leaf || args.len() < unit.param_count {
             return None;
         }
-        if unit.compiled().is_none() {
-            rt.maybe_tier_up(unit);
-        }
-        let frame = Frame {
-            unit,
+        let Some(code) = unit.compiled() else {
+            if let Some(t) = unit.trivial
+                && rt.tier_mode_fast() != TierMode::Always
+            {
+                // Only `Always` compiles a trivial unit (`Runtime::maybe_tier_up`).
+                return Some(Ok(t.eval(args, &unit.consts)));
+            }
+            return Some(Run::invoke_leaf_uncompiled(rt, b, args));
+        };
+        let frame = Run::leaf_frame(b);
+        // SAFETY: `args` holds at least `param_count` values, borrowed from the caller for the
+        // whole call; compiled code only reads them (calling convention of `crate::tier`).
+        Some(unsafe { Run::enter_compiled_leaf(rt, &frame, code, args.as_ptr() as *const u64) })
+    }
+
+    /// The entry frame of a leaf activation of `b` (a detached run's only frame).
+    #[inline(always)]
+    fn leaf_frame(b: &Block) -> Frame<'_> {
+        Frame {
+            unit: &b.code,
             block: Some(b),
             this: b.bound_self.as_ref(),
             home: Home { run: 0, frame: 1 },
             uid: 1, // the entry frame of the (detached) run
             base: 0,
-        };
+        }
+    }
+
+    /// [`Run::invoke_leaf`] of a leaf that is not compiled (yet): counts it for tiering (and
+    /// enters it compiled if that compiled it), else evaluates a trivial body on the arguments
+    /// or interprets it. Out of line: the compiled entry keeps a small frame.
+    #[inline(never)]
+    fn invoke_leaf_uncompiled(
+        rt: &Runtime,
+        b: &Block,
+        args: &[Value],
+    ) -> crate::error::Result<Value> {
+        let unit = &*b.code;
+        rt.maybe_tier_up(unit);
+        let frame = Run::leaf_frame(b);
         let Some(code) = unit.compiled() else {
             if let Some(t) = unit.trivial {
-                return Some(Ok(t.eval(args, &unit.consts)));
+                return Ok(t.eval(args, &unit.consts));
             }
-            return Some(Run::exec_leaf(rt, &frame, args));
+            return Run::exec_leaf(rt, &frame, args);
         };
-        // SAFETY: `args` holds at least `param_count` values, borrowed from the caller for the
-        // whole call; compiled code only reads them (calling convention of `crate::tier`).
-        Some(unsafe { Run::enter_compiled_leaf(rt, &frame, code, args.as_ptr() as *const u64) })
+        // SAFETY: as in `invoke_leaf`.
+        unsafe { Run::enter_compiled_leaf(rt, &frame, code, args.as_ptr() as *const u64) }
     }
 
     /// Enters a compiled leaf in a detached run. The fast path (a value came back and the run
@@ -323,28 +380,23 @@ impl Run<'_> {
         code: &Compiled,
         params: *const u64,
     ) -> crate::error::Result<Value> {
-        let mut run = std::mem::ManuallyDrop::new(Run::detached(rt, Vec::new()));
+        let mut slot = std::mem::MaybeUninit::<Run<'_>>::uninit();
         let mut ctx = JitCtx {
             epoch: rt.dispatch().epoch_ptr(),
-            run: &mut run,
+            run: slot.as_mut_ptr(),
+            run_live: false,
+            rt,
             frame,
             unwind: None,
             panic: None,
         };
         // SAFETY: forwarded contract (see `exec_compiled_at`).
         let r = unsafe { (code.entry)(&mut ctx as *mut JitCtx<'_, '_, '_> as *mut c_void, params) };
-        if r != UNWIND && ctx.unwind.is_none() && ctx.panic.is_none() {
+        if r != UNWIND && !ctx.run_live && ctx.unwind.is_none() && ctx.panic.is_none() {
+            // Nothing was made that needs dropping: no run, no parked reason.
             std::mem::forget(ctx);
-            if run.owns_nothing() {
-                // SAFETY: a result other than UNWIND is an owned value's bits (calling
-                // convention).
-                return Ok(unsafe { Value::from_raw_bits(r) });
-            }
-            // SAFETY: as above.
-            let v = unsafe { Value::from_raw_bits(r) };
-            // SAFETY: `run` is not used after this.
-            unsafe { std::mem::ManuallyDrop::drop(&mut run) };
-            return Ok(v);
+            // SAFETY: a result other than UNWIND is an owned value's bits (calling convention).
+            return Ok(unsafe { Value::from_raw_bits(r) });
         }
         Run::finish_compiled_leaf(ctx, r)
     }
@@ -356,10 +408,20 @@ impl Run<'_> {
     #[inline(never)]
     fn finish_compiled_leaf(ctx: JitCtx<'_, '_, '_>, r: u64) -> crate::error::Result<Value> {
         let JitCtx {
-            run, unwind, panic, ..
+            run,
+            run_live,
+            rt,
+            unwind,
+            panic,
+            ..
         } = ctx;
-        let rt = run.rt;
-        let mut run = std::mem::replace(run, Run::detached(rt, Vec::new()));
+        let mut run = if run_live {
+            // SAFETY: a live run in the leaf entry's slot, moved out once (the slot is never
+            // read or dropped again).
+            unsafe { run.read() }
+        } else {
+            Run::detached(rt, Vec::new())
+        };
         if let Some(p) = panic {
             drop(run);
             resume_unwind(p);
@@ -390,9 +452,12 @@ impl Run<'_> {
         code: &Compiled,
         params: *const u64,
     ) -> Flow {
+        let rt = self.rt;
         let mut ctx = JitCtx {
-            epoch: self.rt.dispatch().epoch_ptr(),
+            epoch: rt.dispatch().epoch_ptr(),
             run: self,
+            run_live: true,
+            rt,
             frame,
             unwind: None,
             panic: None,

@@ -16,25 +16,36 @@ fn int(i: i64) -> Arg {
     Arg::V(Value::int(i))
 }
 
+/// `label: [local < bound] whileTrue:` — the loop test, leaving for `exit` when it fails
+/// (`bound` is `LOAD_PARAM p` or `LOAD_LOCAL l`).
+fn loop_test(a: &mut Asm, label: &str, local: u8, bound: (Op, u8), exit: &str) {
+    a.label(label)
+        .op8(Op::LoadLocal, local)
+        .op8(bound.0, bound.1)
+        .op(Op::Lt)
+        .jump(Op::JumpFalse, exit);
+}
+
+/// `local := local + 1`, then back to `head`.
+fn step_back(a: &mut Asm, local: u8, head: &str) {
+    a.op8(Op::LoadLocal, local)
+        .op(Op::ConstOne)
+        .op(Op::Add)
+        .op8(Op::StoreLocal, local)
+        .jump(Op::Jump, head);
+}
+
 /// `[:n | | s i | s := start. i := 0. [i < n] whileTrue: [s := s <op> i. i := i + 1]. s]`.
 fn accumulate(start: i64, op: Op) -> Vec<u8> {
     let mut a = Asm::new(1, 2);
     a.text(&start.to_string()).op8(Op::StoreLocal, 0);
     a.op(Op::ConstZero).op8(Op::StoreLocal, 1);
-    a.label("head")
-        .op8(Op::LoadLocal, 1)
-        .op8(Op::LoadParam, 0)
-        .op(Op::Lt)
-        .jump(Op::JumpFalse, "end");
+    loop_test(&mut a, "head", 1, (Op::LoadParam, 0), "end");
     a.op8(Op::LoadLocal, 0)
         .op8(Op::LoadLocal, 1)
         .op(op)
         .op8(Op::StoreLocal, 0);
-    a.op8(Op::LoadLocal, 1)
-        .op(Op::ConstOne)
-        .op(Op::Add)
-        .op8(Op::StoreLocal, 1)
-        .jump(Op::Jump, "head");
+    step_back(&mut a, 1, "head");
     a.label("end").op8(Op::LoadLocal, 0).op(Op::Return);
     a.bytes()
 }
@@ -81,20 +92,12 @@ fn multiplication_overflows_to_boxed_and_then_wraps_like_the_interpreter() {
     let mut a = Asm::new(1, 2);
     a.text("3").op8(Op::StoreLocal, 0);
     a.op(Op::ConstZero).op8(Op::StoreLocal, 1);
-    a.label("head")
-        .op8(Op::LoadLocal, 1)
-        .op8(Op::LoadParam, 0)
-        .op(Op::Lt)
-        .jump(Op::JumpFalse, "end");
+    loop_test(&mut a, "head", 1, (Op::LoadParam, 0), "end");
     a.op8(Op::LoadLocal, 0)
         .text("3")
         .op(Op::Mul)
         .op8(Op::StoreLocal, 0);
-    a.op8(Op::LoadLocal, 1)
-        .op(Op::ConstOne)
-        .op(Op::Add)
-        .op8(Op::StoreLocal, 1)
-        .jump(Op::Jump, "head");
+    step_back(&mut a, 1, "head");
     a.label("end").op8(Op::LoadLocal, 0).op(Op::Return);
     let b = t.register(&a.bytes(), &[]);
     for n in [0, 5, 28, 29, 30, 39, 40, 41, 60] {
@@ -109,20 +112,12 @@ fn a_jump_out_of_the_middle_of_the_loop_keeps_the_current_locals() {
     // [:n :stop | | i | i := 0. [i < n] whileTrue: [i = stop ifTrue: [^i + 1000]. i := i + 1]. i]
     let mut a = Asm::new(2, 1);
     a.op(Op::ConstZero).op8(Op::StoreLocal, 0);
-    a.label("head")
-        .op8(Op::LoadLocal, 0)
-        .op8(Op::LoadParam, 0)
-        .op(Op::Lt)
-        .jump(Op::JumpFalse, "end");
+    loop_test(&mut a, "head", 0, (Op::LoadParam, 0), "end");
     a.op8(Op::LoadLocal, 0)
         .op8(Op::LoadParam, 1)
         .op(Op::Eq)
         .jump(Op::JumpTrue, "out");
-    a.op8(Op::LoadLocal, 0)
-        .op(Op::ConstOne)
-        .op(Op::Add)
-        .op8(Op::StoreLocal, 0)
-        .jump(Op::Jump, "head");
+    step_back(&mut a, 0, "head");
     a.label("end").op8(Op::LoadLocal, 0).op(Op::Return);
     a.label("out")
         .op8(Op::LoadLocal, 0)
@@ -144,34 +139,18 @@ fn nested_loops_agree() {
     let mut a = Asm::new(1, 3);
     a.op(Op::ConstZero).op8(Op::StoreLocal, 0);
     a.op(Op::ConstZero).op8(Op::StoreLocal, 1);
-    a.label("outer")
-        .op8(Op::LoadLocal, 1)
-        .op8(Op::LoadParam, 0)
-        .op(Op::Lt)
-        .jump(Op::JumpFalse, "end");
+    loop_test(&mut a, "outer", 1, (Op::LoadParam, 0), "end");
     a.op(Op::ConstZero).op8(Op::StoreLocal, 2);
-    a.label("inner")
-        .op8(Op::LoadLocal, 2)
-        .op8(Op::LoadLocal, 1)
-        .op(Op::Lt)
-        .jump(Op::JumpFalse, "next");
+    loop_test(&mut a, "inner", 2, (Op::LoadLocal, 1), "next");
     a.op8(Op::LoadLocal, 0)
         .op8(Op::LoadLocal, 1)
         .op8(Op::LoadLocal, 2)
         .op(Op::Mul)
         .op(Op::Add)
         .op8(Op::StoreLocal, 0);
-    a.op8(Op::LoadLocal, 2)
-        .op(Op::ConstOne)
-        .op(Op::Add)
-        .op8(Op::StoreLocal, 2)
-        .jump(Op::Jump, "inner");
-    a.label("next")
-        .op8(Op::LoadLocal, 1)
-        .op(Op::ConstOne)
-        .op(Op::Add)
-        .op8(Op::StoreLocal, 1)
-        .jump(Op::Jump, "outer");
+    step_back(&mut a, 2, "inner");
+    a.label("next");
+    step_back(&mut a, 1, "outer");
     a.label("end").op8(Op::LoadLocal, 0).op(Op::Return);
     let b = t.register(&a.bytes(), &[]);
     for n in [0i64, 1, 2, 10, 50] {
@@ -188,11 +167,7 @@ fn a_temporary_that_starts_as_nil_gets_the_fast_version_and_stays_nil_without_it
     let mut a = Asm::new(1, 3);
     a.op(Op::ConstZero).op8(Op::StoreLocal, 0);
     a.op(Op::ConstZero).op8(Op::StoreLocal, 1);
-    a.label("head")
-        .op8(Op::LoadLocal, 1)
-        .op8(Op::LoadParam, 0)
-        .op(Op::Lt)
-        .jump(Op::JumpFalse, "end");
+    loop_test(&mut a, "head", 1, (Op::LoadParam, 0), "end");
     a.op8(Op::LoadLocal, 1)
         .text("2")
         .op(Op::Mul)
@@ -201,11 +176,7 @@ fn a_temporary_that_starts_as_nil_gets_the_fast_version_and_stays_nil_without_it
         .op8(Op::LoadLocal, 2)
         .op(Op::Add)
         .op8(Op::StoreLocal, 0);
-    a.op8(Op::LoadLocal, 1)
-        .op(Op::ConstOne)
-        .op(Op::Add)
-        .op8(Op::StoreLocal, 1)
-        .jump(Op::Jump, "head");
+    step_back(&mut a, 1, "head");
     a.label("end")
         .op8(Op::LoadLocal, 2)
         .op8(Op::LoadLocal, 0)
@@ -279,11 +250,7 @@ fn count_up(start: i64, form: &str) -> Vec<u8> {
         _ => a.op8(Op::LoadLocal, 0).op8(Op::LoadParam, 0).op(Op::Le),
     };
     a.jump(Op::JumpFalse, "end");
-    a.op8(Op::LoadLocal, 0)
-        .op(Op::ConstOne)
-        .op(Op::Add)
-        .op8(Op::StoreLocal, 0)
-        .jump(Op::Jump, "head");
+    step_back(&mut a, 0, "head");
     a.label("end").op8(Op::LoadLocal, 0).op(Op::Return);
     a.bytes()
 }
@@ -393,20 +360,12 @@ fn a_local_read_before_it_is_written_keeps_nil_out_of_the_fast_version() {
     let t = Tiers::new();
     let mut a = Asm::new(1, 2);
     a.op(Op::ConstZero).op8(Op::StoreLocal, 1);
-    a.label("head")
-        .op8(Op::LoadLocal, 1)
-        .op8(Op::LoadParam, 0)
-        .op(Op::Lt)
-        .jump(Op::JumpFalse, "end");
+    loop_test(&mut a, "head", 1, (Op::LoadParam, 0), "end");
     a.op8(Op::LoadLocal, 0)
         .op8(Op::LoadLocal, 1)
         .op(Op::Add)
         .op8(Op::StoreLocal, 0);
-    a.op8(Op::LoadLocal, 1)
-        .op(Op::ConstOne)
-        .op(Op::Add)
-        .op8(Op::StoreLocal, 1)
-        .jump(Op::Jump, "head");
+    step_back(&mut a, 1, "head");
     a.label("end").op8(Op::LoadLocal, 0).op(Op::Return);
     let b = t.register(&a.bytes(), &[]);
     assert_eq!(tt_jit::fast_loop_heads(b.1.code()).unwrap().len(), 1);

@@ -19,8 +19,9 @@
 //!   [`NIL_SENTINEL`], which no arithmetic ever sees. A local stored nil but read before such
 //!   a write keeps the loop generic.
 //! * **Entry guard.** The generic head block starts with one test: every local the range
-//!   touches and every param it reads is a small integer (or nil, for a temporary). If so, control enters the fast
-//!   version with each of those locals as `x << 16` in its own SSA variable; otherwise the
+//!   touches and every param it reads is a small integer (or nil, for a temporary). If so,
+//!   control enters the fast version with each of those locals as `x << 16` in its own SSA
+//!   variable (a nil temporary as the sentinel); otherwise the
 //!   generic loop runs (and re-tests at each of its iterations, so a loop entered with a
 //!   non-integer that becomes one later still moves to the fast version).
 //! * **Fast version.** Integers stay in the `x << 16` form: ADD and SUB are one overflow-checked
@@ -65,9 +66,9 @@ pub(super) struct FastLoop {
     /// Blocks entered only on the edge where `local < something` held (block start, local):
     /// until the block stores to that local, adding 1 to it cannot overflow.
     bounded: Vec<(usize, u8)>,
-    /// The locals (a subset of `locals`, ascending) the loop also stores nil to (a block's
-    /// temporaries, re-nilled each iteration): nil or a small integer on entry, read only
-    /// where an integer store precedes the read on every path from the head.
+    /// The locals (a subset of `locals`, ascending) that every path of an iteration writes
+    /// with an integer before reading them (see [`read_before_write`]): they may be nil on
+    /// entry and may be stored nil (a block's temporaries, re-nilled each iteration).
     nullable: Vec<u8>,
 }
 
@@ -111,7 +112,7 @@ fn plan_one(unit: &CodeUnit, an: &Analysis, head: usize) -> Option<FastLoop> {
     }
     let mut locals = Vec::new();
     let mut params = Vec::new();
-    let mut nullable = Vec::new();
+    let mut stored_nil = Vec::new();
     // What each STORE_LOCAL in the range stores (true: nil).
     let mut stores_nil: HashMap<usize, bool> = HashMap::default();
     let mut stack: Vec<Kind> = Vec::new();
@@ -141,7 +142,7 @@ fn plan_one(unit: &CodeUnit, an: &Analysis, head: usize) -> Option<FastLoop> {
                     Kind::Cond => return None,
                 };
                 if nil {
-                    nullable.push(l);
+                    stored_nil.push(l);
                 }
                 stores_nil.insert(pc, nil);
             }
@@ -183,15 +184,13 @@ fn plan_one(unit: &CodeUnit, an: &Analysis, head: usize) -> Option<FastLoop> {
     locals.dedup();
     params.sort_unstable();
     params.dedup();
-    nullable.sort_unstable();
-    nullable.dedup();
     if locals.is_empty() || locals.len() > 64 {
         return None;
     }
     // Locals stored nil must be written before they are read; every other local that is
     // may be nil on entry too (a temporary declared outside the loop).
     let read_first = read_before_write(unit, an, head, end, &locals, &stores_nil);
-    if nullable.iter().any(|l| read_first.contains(l)) {
+    if stored_nil.iter().any(|l| read_first.contains(l)) {
         return None;
     }
     let nullable: Vec<u8> = locals
@@ -341,18 +340,20 @@ impl Tx<'_, '_> {
     pub(super) fn fast_loop(&mut self, fl: &FastLoop) {
         let int_bits = self.iconst(TAG_INT << TAG_SHIFT);
         let mut tags = None;
+        // Each local's value, and for a nullable one whether it is nil.
         let mut entry = Vec::with_capacity(fl.locals.len());
         for &l in &fl.locals {
             let v = self.b.use_var(self.locals[l as usize]);
-            entry.push(v);
-            let checked = if fl.nullable.binary_search(&l).is_ok() {
+            let mut checked = v;
+            let mut is_nil = None;
+            if fl.nullable.binary_search(&l).is_ok() {
                 // Nil passes the guard as if it were an integer.
                 let nil = self.iconst(NIL_BITS);
-                let is_nil = self.b.ins().icmp(IntCC::Equal, v, nil);
-                self.b.ins().select(is_nil, int_bits, v)
-            } else {
-                v
-            };
+                let n = self.b.ins().icmp(IntCC::Equal, v, nil);
+                checked = self.b.ins().select(n, int_bits, v);
+                is_nil = Some(n);
+            }
+            entry.push((v, is_nil));
             tags = Some(self.or_tag(tags, checked, int_bits));
         }
         for &p in &fl.params {
@@ -376,12 +377,10 @@ impl Tx<'_, '_> {
             generic_head,
             unsealed: Vec::new(),
         };
-        for (&l, v) in fl.locals.iter().zip(entry) {
+        for (v, is_nil) in entry {
             let var = self.b.declare_var(I64);
             let mut s = self.ishl_c(v, 16);
-            if fl.nullable.binary_search(&l).is_ok() {
-                let nil = self.iconst(NIL_BITS);
-                let is_nil = self.b.ins().icmp(IntCC::Equal, v, nil);
+            if let Some(is_nil) = is_nil {
                 let sentinel = self.iconst(NIL_SENTINEL as u64);
                 s = self.b.ins().select(is_nil, sentinel, s);
             }
@@ -541,15 +540,16 @@ impl Tx<'_, '_> {
                 Ins::Arith(op) => {
                     let y = stack.pop().expect("planned");
                     let x = stack.pop().expect("planned");
-                    let one = self.iconst(1 << 16);
                     if op == Arith::Add
                         && let Some((_, v)) = below
-                        && ((x == v && y == one) || (x == one && y == v))
                     {
-                        // v < some small integer ≤ the largest: v + 1 still fits.
-                        stack.push(self.b.ins().iadd(x, y));
-                        pc += 1;
-                        continue;
+                        let one = self.iconst(1 << 16);
+                        if (x == v && y == one) || (x == one && y == v) {
+                            // v < some small integer ≤ the largest: v + 1 still fits.
+                            stack.push(self.b.ins().iadd(x, y));
+                            pc += 1;
+                            continue;
+                        }
                     }
                     let (r, overflow) = match op {
                         Arith::Add => self.b.ins().sadd_overflow(x, y),

@@ -21,7 +21,7 @@ use std::sync::{Arc, OnceLock};
 
 use tt_dispatch::{SendCache, intern};
 
-use crate::runtime::MethodImpl;
+use crate::method::MethodImpl;
 use crate::tier::Compiled;
 use crate::ttbc::{Op, Verified};
 use crate::value::Value;

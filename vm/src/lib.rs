@@ -12,6 +12,7 @@ pub mod bridge;
 pub mod compiler;
 pub mod error;
 pub mod interp;
+pub mod method;
 pub mod object;
 pub mod persist;
 pub mod pin;
@@ -22,7 +23,8 @@ pub mod value;
 
 pub use block::Block;
 pub use error::{Error, ErrorKind, Result};
+pub use method::{MethodImpl, NativeFn};
 pub use object::{ClassDef, Instance};
-pub use runtime::{MethodImpl, NativeFn, Runtime};
+pub use runtime::Runtime;
 pub use tt_dispatch::{ClassId, Sel, Side};
 pub use value::{Value, ValueRef};

@@ -321,3 +321,66 @@ pub(crate) extern "C" fn tt_jit_resume(site: *const ResumeSite, buf: *mut u64) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every instruction a run may contain re-executes with the stack effect of the
+    /// instruction table (`Ins::effect`): `tt_jit_resume` checks (debug builds) that the run's
+    /// stack ends where the site says, and the site is sized from the table.
+    #[test]
+    fn run_ops_have_the_table_effects() {
+        let consts = [Value::int(5)];
+        let samples = [
+            Ins::Nop,
+            Ins::Pop,
+            Ins::Dup,
+            Ins::Swap,
+            Ins::Rot,
+            Ins::Const(0),
+            Ins::Nil,
+            Ins::True,
+            Ins::False,
+            Ins::Zero,
+            Ins::One,
+            Ins::LoadLocal(0),
+            Ins::StoreLocal(0),
+            Ins::LoadParam(0),
+            Ins::Arith(Arith::Add),
+            Ins::Arith(Arith::Mod),
+            Ins::Neg,
+            Ins::Eq,
+            Ins::Ne,
+            Ins::Cmp(Cmp::Le),
+        ];
+        for i in samples {
+            assert!(ROp::supports(i), "{i:?}");
+            let (pops, pushes) = i.effect();
+            let Some(op) = ROp::from_ins(i, &consts, |_| 0, |_| 0) else {
+                assert_eq!((pops, pushes), (0, 0), "{i:?}");
+                continue;
+            };
+            let site = ResumeSite {
+                ops: Box::new([op]),
+                params: 1,
+                locals: 1,
+                in_owned: vec![true; pops].into(),
+                out_owned: vec![true; pushes].into(),
+                stack: pops.max(pushes),
+            };
+            let mut buf = vec![0u64; site.words()];
+            for (j, w) in buf.iter_mut().enumerate() {
+                *w = Value::int(j as i64 + 1).into_raw_bits();
+            }
+            tt_jit_resume(&site, buf.as_mut_ptr());
+            for &w in &buf[site.params..] {
+                // SAFETY: every word past the params holds an owned immediate written above
+                // or by the run.
+                drop(unsafe { Value::from_raw_bits(w) });
+            }
+        }
+        assert!(!ROp::supports(Ins::Empty));
+        assert!(!ROp::supports(Ins::End));
+    }
+}

@@ -247,57 +247,117 @@ fn operand(i: Ins, params: usize, consts: &[Value]) -> Option<Opnd> {
     })
 }
 
-impl From<Ins> for X {
-    /// The flat form of a plain instruction (targets still plain indexes).
-    fn from(i: Ins) -> X {
-        match i {
-            Ins::Nop => X::Nop,
-            Ins::Pop => X::Pop,
-            Ins::Dup => X::Dup,
-            Ins::Swap => X::Swap,
-            Ins::Rot => X::Rot,
-            Ins::Const(a0) => X::Const(a0),
-            Ins::Nil => X::Nil,
-            Ins::True => X::True,
-            Ins::False => X::False,
-            Ins::Zero => X::Zero,
-            Ins::One => X::One,
-            Ins::Empty => X::Empty,
-            Ins::LoadLocal(a0) => X::LoadLocal(a0),
-            Ins::StoreLocal(a0) => X::StoreLocal(a0),
-            Ins::LoadParam(a0) => X::LoadParam(a0),
-            Ins::LoadCapture(a0) => X::LoadCapture(a0),
-            Ins::StoreCapture(a0) => X::StoreCapture(a0),
-            Ins::LoadIvar(a0) => X::LoadIvar(a0),
-            Ins::StoreIvar(a0) => X::StoreIvar(a0),
-            Ins::Arith(a0) => X::Arith(a0),
-            Ins::Neg => X::Neg,
-            Ins::Eq => X::Eq,
-            Ins::Ne => X::Ne,
-            Ins::Cmp(a0) => X::Cmp(a0),
-            Ins::Not => X::Not,
-            Ins::And => X::And,
-            Ins::Or => X::Or,
-            Ins::Concat => X::Concat,
-            Ins::Strlen => X::Strlen,
-            Ins::Jump(a0) => X::Jump(a0),
-            Ins::JumpTrue(a0) => X::JumpTrue(a0),
-            Ins::JumpFalse(a0) => X::JumpFalse(a0),
-            Ins::JumpNil(a0) => X::JumpNil(a0),
-            Ins::JumpNotNil(a0) => X::JumpNotNil(a0),
-            Ins::Send { site, argc } => X::Send { site, argc },
-            Ins::SendSelf { site, argc } => X::SendSelf { site, argc },
-            Ins::SendSuper { site, argc } => X::SendSuper { site, argc },
-            Ins::SendClass { class, site, argc } => X::SendClass { class, site, argc },
-            Ins::MakeBlock { k, n } => X::MakeBlock { k, n },
-            Ins::InvokeBlock(a0) => X::InvokeBlock(a0),
-            Ins::ArrayNew => X::ArrayNew,
-            Ins::ObjectNew => X::ObjectNew,
-            Ins::Json(a0) => X::Json(a0),
-            Ins::Return => X::Return,
-            Ins::ReturnNil => X::ReturnNil,
-            Ins::NonLocalRet => X::NonLocalRet,
-            Ins::End => X::End,
+/// Lists the plain variants shared by [`Ins`] and [`X`] once, and derives from the list the
+/// conversion both ways (`From<Ins> for X`, [`X::plain`]).
+macro_rules! plain_variants {
+    ($($v:ident $(($a:ident))? $({ $($f:ident),* })?),* $(,)?) => {
+        impl From<Ins> for X {
+            /// The flat form of a plain instruction (targets still plain indexes).
+            fn from(i: Ins) -> X {
+                match i {
+                    $(Ins::$v $(($a))? $({ $($f),* })? => X::$v $(($a))? $({ $($f),* })?,)*
+                }
+            }
+        }
+
+        impl X {
+            /// The plain instruction this is, `None` for a fused group (jump targets stay
+            /// in the indexes of the code they are in).
+            pub fn plain(self) -> Option<Ins> {
+                match self {
+                    $(X::$v $(($a))? $({ $($f),* })? => Some(Ins::$v $(($a))? $({ $($f),* })?),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+plain_variants! {
+    Nop, Pop, Dup, Swap, Rot, Const(a), Nil, True, False, Zero, One, Empty,
+    LoadLocal(a), StoreLocal(a), LoadParam(a), LoadCapture(a), StoreCapture(a),
+    LoadIvar(a), StoreIvar(a), Arith(a), Neg, Eq, Ne, Cmp(a), Not, And, Or, Concat, Strlen,
+    Jump(a), JumpTrue(a), JumpFalse(a), JumpNil(a), JumpNotNil(a),
+    Send { site, argc }, SendSelf { site, argc }, SendSuper { site, argc },
+    SendClass { class, site, argc }, MakeBlock { k, n }, InvokeBlock(a),
+    ArrayNew, ObjectNew, Json(a), Return, ReturnNil, NonLocalRet, End,
+}
+
+/// Combined stack effect `(pops, pushes)` of a straight sequence of effects.
+const fn compose(effects: &[(usize, usize)]) -> (usize, usize) {
+    // `need`: values the sequence takes from below its start; `depth`: values above it.
+    let (mut need, mut depth, mut i) = (0, 0, 0);
+    while i < effects.len() {
+        let (pops, pushes) = effects[i];
+        if pops > depth {
+            need += pops - depth;
+            depth = 0;
+        } else {
+            depth -= pops;
+        }
+        depth += pushes;
+        i += 1;
+    }
+    (need, depth)
+}
+
+/// The plain instruction a fused operand stands for (its load: `LOAD_LOCAL`, `LOAD_PARAM`,
+/// `CONST_ZERO`, `CONST_ONE` or `CONST`, which all have the same effect).
+const fn load(o: Opnd) -> Ins {
+    match o {
+        Opnd::Reg(r) => Ins::LoadLocal(r as u8),
+        Opnd::Imm(0) => Ins::Zero,
+        Opnd::Imm(1) => Ins::One,
+        Opnd::Imm(_) => Ins::Const(0),
+        Opnd::K(k) => Ins::Const(k),
+    }
+}
+
+impl X {
+    /// Stack effect `(pops, pushes)`, in terms of the instruction table: a plain instruction's
+    /// is [`Ins::effect`], a fused group's the combined effect of the plain instructions it
+    /// stands for (see [`fuse`] and the passes after it).
+    pub fn effect(self) -> (usize, usize) {
+        let reg = |r: u16| load(Opnd::Reg(r));
+        let imm = |i: i32| load(Opnd::Imm(i));
+        let store = Ins::StoreLocal(0);
+        let e = |seq: &[Ins]| {
+            let mut effects = [(0, 0); 4];
+            for (slot, i) in effects.iter_mut().zip(seq) {
+                *slot = i.effect();
+            }
+            compose(&effects[..seq.len()])
+        };
+        match self {
+            X::ArithStore { op, a, b, .. } => e(&[load(a), load(b), Ins::Arith(op), store]),
+            X::ArithPush { op, a, b } => e(&[load(a), load(b), Ins::Arith(op)]),
+            X::CmpJump { op, a, b, .. } => e(&[load(a), load(b), Ins::Cmp(op), Ins::JumpTrue(0)]),
+            X::Move { src, .. } => e(&[load(src), store]),
+            X::Push(o) => load(o).effect(),
+            X::Ret(o) => e(&[load(o), Ins::Return]),
+            X::ArithRet { op, a, b } => e(&[load(a), load(b), Ins::Arith(op), Ins::Return]),
+            X::ArithRetRR { op, a, b } => e(&[reg(a), reg(b), Ins::Arith(op), Ins::Return]),
+            X::AddRR { a, b, .. } => e(&[reg(a), reg(b), Ins::Arith(Arith::Add), store]),
+            X::AddRI { a, imm: i, .. } => e(&[reg(a), imm(i), Ins::Arith(Arith::Add), store]),
+            X::SubRI { a, imm: i, .. } => e(&[reg(a), imm(i), Ins::Arith(Arith::Sub), store]),
+            X::LeRRJump { a, b, .. } => e(&[reg(a), reg(b), Ins::Cmp(Cmp::Le), Ins::JumpTrue(0)]),
+            X::LtRRJump { a, b, .. } => e(&[reg(a), reg(b), Ins::Cmp(Cmp::Lt), Ins::JumpTrue(0)]),
+            X::IncJump {
+                r, imm: i, limit, ..
+            } => compose(&[
+                e(&[reg(r), imm(i), Ins::Arith(Arith::Add), store]),
+                e(&[reg(r), reg(limit), Ins::Cmp(Cmp::Lt), Ins::JumpTrue(0)]),
+            ]),
+            plain => plain.plain().map_or((0, 0), Ins::effect),
+        }
+    }
+
+    /// True when control may continue with the next instruction (a fused group ending in a
+    /// return does not).
+    pub fn falls_through(self) -> bool {
+        match self {
+            X::Ret(_) | X::ArithRet { .. } | X::ArithRetRR { .. } => false,
+            plain => plain.plain().is_none_or(Ins::falls_through),
         }
     }
 }
@@ -305,15 +365,8 @@ impl From<Ins> for X {
 /// Fuses a plain instruction stream.
 pub fn fuse(ins: &[Ins], params: usize, consts: &[Value]) -> Box<[X]> {
     let mut is_target = vec![false; ins.len()];
-    for i in ins {
-        if let Ins::Jump(t)
-        | Ins::JumpTrue(t)
-        | Ins::JumpFalse(t)
-        | Ins::JumpNil(t)
-        | Ins::JumpNotNil(t) = *i
-        {
-            is_target[t as usize] = true;
-        }
+    for t in ins.iter().filter_map(|i| i.jump_target()) {
+        is_target[t] = true;
     }
     // A window of `n` instructions starting at `i` is fusable when none but the first is a target.
     let free = |i: usize, n: usize| i + n <= ins.len() && (i + 1..i + n).all(|j| !is_target[j]);
@@ -567,6 +620,89 @@ fn specialise(x: X) -> X {
 mod tests {
     use super::*;
 
+    /// Stack depth before each reachable instruction, by the table's effects (as the
+    /// verifier's §3.4 analysis); panics on an underflow or two depths at one instruction.
+    fn depths(
+        n: usize,
+        effect: impl Fn(usize) -> (usize, usize),
+        succ: impl Fn(usize) -> Vec<usize>,
+    ) -> Vec<Option<usize>> {
+        let mut depth = vec![None; n];
+        let mut work = vec![(0, 0)];
+        while let Some((pc, d)) = work.pop() {
+            match depth[pc] {
+                Some(old) => assert_eq!(old, d, "inconsistent depth at {pc}"),
+                None => {
+                    depth[pc] = Some(d);
+                    let (pops, pushes) = effect(pc);
+                    assert!(d >= pops, "underflow at {pc}");
+                    work.extend(succ(pc).into_iter().map(|s| (s, d - pops + pushes)));
+                }
+            }
+        }
+        depth
+    }
+
+    /// Fuses `ins` and checks that the plain and the fused code both have consistent stack
+    /// depths by their effects, and end (at `End`) at the same depths.
+    fn check_effects(ins: &[Ins], params: usize) -> Box<[X]> {
+        let plain = depths(
+            ins.len(),
+            |pc| ins[pc].effect(),
+            |pc| {
+                let i = ins[pc];
+                i.jump_target()
+                    .into_iter()
+                    .chain(i.falls_through().then_some(pc + 1))
+                    .collect()
+            },
+        );
+        let x = fuse(ins, params, &[]);
+        let fused = depths(
+            x.len(),
+            |pc| x[pc].effect(),
+            |pc| {
+                let t = x[pc].target().map(|t| t as usize);
+                t.into_iter()
+                    .chain(x[pc].falls_through().then_some(pc + 1))
+                    .collect()
+            },
+        );
+        assert_eq!(plain.last(), fused.last(), "depth at End");
+        x
+    }
+
+    #[test]
+    fn fused_groups_have_the_effects_of_what_they_stand_for() {
+        let add = |a: u16, b: Opnd| X::ArithStore {
+            op: Arith::Add,
+            a: Opnd::Reg(a),
+            b,
+            dst: 0,
+        };
+        assert_eq!(add(0, Opnd::Imm(1)).effect(), (0, 0));
+        let push = X::ArithPush {
+            op: Arith::Mul,
+            a: Opnd::Reg(0),
+            b: Opnd::K(0),
+        };
+        assert_eq!(push.effect(), (0, 1));
+        assert_eq!(X::Ret(Opnd::Imm(3)).effect(), (0, 0));
+        assert!(!X::Ret(Opnd::Imm(3)).falls_through());
+        let inc = X::IncJump {
+            r: 0,
+            imm: 1,
+            limit: 1,
+            inclusive: false,
+            target: 0,
+        };
+        assert_eq!(inc.effect(), (0, 0));
+        assert_eq!(X::Arith(Arith::Add).effect(), (2, 1));
+        assert_eq!(X::Send { site: 0, argc: 2 }.effect(), (3, 1));
+        assert_eq!(compose(&[(0, 1), (0, 1), (2, 1), (1, 0)]), (0, 0));
+        assert_eq!(compose(&[(2, 1), (2, 1)]), (3, 1));
+    }
+
     #[test]
     fn sum_loop_fuses_to_two_dispatches_per_iteration() {
         // ttbc.md §13.2 decoded.
@@ -593,7 +729,7 @@ mod tests {
             Ins::End,
         ];
         ins[7] = Ins::JumpFalse(17);
-        let x = fuse(&ins, 1, &[]);
+        let x = check_effects(&ins, 1);
         assert_eq!(
             &x[..],
             &[
@@ -637,7 +773,7 @@ mod tests {
             Ins::Return,
             Ins::End,
         ];
-        let x = fuse(&ins, 2, &[]);
+        let x = check_effects(&ins, 2);
         assert_eq!(
             x[0],
             X::ArithRetRR {
@@ -659,7 +795,7 @@ mod tests {
             Ins::Jump(1),
             Ins::End,
         ];
-        let x = fuse(&ins, 0, &[]);
+        let x = check_effects(&ins, 0);
         assert_eq!(
             &x[..],
             &[

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value as Json};
 
 use crate::error::{Error, Result};
+use crate::ttbc::Op;
 use crate::value::{Value, ValueRef, atoi};
 
 /// The container opcodes that take operands.
@@ -41,37 +42,34 @@ pub enum JsonOp {
 }
 
 impl JsonOp {
-    fn name(self) -> &'static str {
+    /// The opcode of this operation (its name and stack effect come from the table).
+    pub const fn op(self) -> Op {
         match self {
-            JsonOp::ArrayPush => "ARRAY_PUSH",
-            JsonOp::ArrayAt => "ARRAY_AT",
-            JsonOp::ArrayAtPut => "ARRAY_AT_PUT",
-            JsonOp::ArrayLen => "ARRAY_LEN",
-            JsonOp::ArrayFirst => "ARRAY_FIRST",
-            JsonOp::ArrayLast => "ARRAY_LAST",
-            JsonOp::ArrayRemove => "ARRAY_REMOVE",
-            JsonOp::ObjectAt => "OBJECT_AT",
-            JsonOp::ObjectAtPut => "OBJECT_AT_PUT",
-            JsonOp::ObjectHasKey => "OBJECT_HAS_KEY",
-            JsonOp::ObjectKeys => "OBJECT_KEYS",
-            JsonOp::ObjectValues => "OBJECT_VALUES",
-            JsonOp::ObjectRemove => "OBJECT_REMOVE",
-            JsonOp::ObjectLen => "OBJECT_LEN",
+            JsonOp::ArrayPush => Op::ArrayPush,
+            JsonOp::ArrayAt => Op::ArrayAt,
+            JsonOp::ArrayAtPut => Op::ArrayAtPut,
+            JsonOp::ArrayLen => Op::ArrayLen,
+            JsonOp::ArrayFirst => Op::ArrayFirst,
+            JsonOp::ArrayLast => Op::ArrayLast,
+            JsonOp::ArrayRemove => Op::ArrayRemove,
+            JsonOp::ObjectAt => Op::ObjectAt,
+            JsonOp::ObjectAtPut => Op::ObjectAtPut,
+            JsonOp::ObjectHasKey => Op::ObjectHasKey,
+            JsonOp::ObjectKeys => Op::ObjectKeys,
+            JsonOp::ObjectValues => Op::ObjectValues,
+            JsonOp::ObjectRemove => Op::ObjectRemove,
+            JsonOp::ObjectLen => Op::ObjectLen,
         }
     }
 
-    /// Number of operands popped.
-    pub fn arity(self) -> usize {
-        match self {
-            JsonOp::ArrayLen
-            | JsonOp::ArrayFirst
-            | JsonOp::ArrayLast
-            | JsonOp::ObjectKeys
-            | JsonOp::ObjectValues
-            | JsonOp::ObjectLen => 1,
-            JsonOp::ArrayAtPut | JsonOp::ObjectAtPut => 3,
-            _ => 2,
-        }
+    fn name(self) -> &'static str {
+        self.op().name()
+    }
+
+    /// Number of operands popped (from the table).
+    #[inline]
+    pub const fn arity(self) -> usize {
+        self.op().stack_effect(0).0
     }
 
     fn is_array_op(self) -> bool {

@@ -99,6 +99,152 @@ pub enum Ins {
     End,
 }
 
+/// The opcode of an arithmetic operation.
+const fn arith_op(a: Arith) -> Op {
+    match a {
+        Arith::Add => Op::Add,
+        Arith::Sub => Op::Sub,
+        Arith::Mul => Op::Mul,
+        Arith::Div => Op::Div,
+        Arith::Mod => Op::Mod,
+    }
+}
+
+/// The opcode of an ordering comparison.
+const fn cmp_op(c: Cmp) -> Op {
+    match c {
+        Cmp::Lt => Op::Lt,
+        Cmp::Le => Op::Le,
+        Cmp::Gt => Op::Gt,
+        Cmp::Ge => Op::Ge,
+    }
+}
+
+impl Ins {
+    /// The table row ([`crate::ttbc::opcode`]) this instruction was decoded from; `None` for
+    /// [`Ins::End`]. Inverse of the decoder up to aliases: `MAKE_CAPTURE` decodes to `Nop`
+    /// and `BLOCK_VALUE` to `InvokeBlock(0)`, which have the same facts as their images.
+    #[inline]
+    pub const fn op(self) -> Option<Op> {
+        Some(match self {
+            Ins::Nop => Op::Nop,
+            Ins::Pop => Op::Pop,
+            Ins::Dup => Op::Dup,
+            Ins::Swap => Op::Swap,
+            Ins::Rot => Op::Rot,
+            Ins::Const(_) => Op::Const,
+            Ins::Nil => Op::ConstNil,
+            Ins::True => Op::ConstTrue,
+            Ins::False => Op::ConstFalse,
+            Ins::Zero => Op::ConstZero,
+            Ins::One => Op::ConstOne,
+            Ins::Empty => Op::ConstEmpty,
+            Ins::LoadLocal(_) => Op::LoadLocal,
+            Ins::StoreLocal(_) => Op::StoreLocal,
+            Ins::LoadParam(_) => Op::LoadParam,
+            Ins::LoadCapture(_) => Op::LoadCapture,
+            Ins::StoreCapture(_) => Op::StoreCapture,
+            Ins::LoadIvar(_) => Op::LoadIvar,
+            Ins::StoreIvar(_) => Op::StoreIvar,
+            Ins::Arith(a) => arith_op(a),
+            Ins::Neg => Op::Neg,
+            Ins::Eq => Op::Eq,
+            Ins::Ne => Op::Ne,
+            Ins::Cmp(c) => cmp_op(c),
+            Ins::Not => Op::Not,
+            Ins::And => Op::And,
+            Ins::Or => Op::Or,
+            Ins::Concat => Op::Concat,
+            Ins::Strlen => Op::Strlen,
+            Ins::Jump(_) => Op::Jump,
+            Ins::JumpTrue(_) => Op::JumpTrue,
+            Ins::JumpFalse(_) => Op::JumpFalse,
+            Ins::JumpNil(_) => Op::JumpNil,
+            Ins::JumpNotNil(_) => Op::JumpNotNil,
+            Ins::Send { .. } => Op::Send,
+            Ins::SendSelf { .. } => Op::SendSelf,
+            Ins::SendSuper { .. } => Op::SendSuper,
+            Ins::SendClass { .. } => Op::SendClass,
+            Ins::MakeBlock { .. } => Op::MakeBlock,
+            Ins::InvokeBlock(_) => Op::InvokeBlock,
+            Ins::ArrayNew => Op::ArrayNew,
+            Ins::ObjectNew => Op::ObjectNew,
+            Ins::Json(j) => j.op(),
+            Ins::Return => Op::Return,
+            Ins::ReturnNil => Op::ReturnNil,
+            Ins::NonLocalRet => Op::NonLocalRet,
+            Ins::End => return None,
+        })
+    }
+
+    /// The `u8` count operand (argument or capture count) of a counted instruction
+    /// ([`Op::counted`]); 0 otherwise.
+    #[inline]
+    pub const fn count(self) -> u8 {
+        match self {
+            Ins::Send { argc, .. }
+            | Ins::SendSelf { argc, .. }
+            | Ins::SendSuper { argc, .. }
+            | Ins::SendClass { argc, .. }
+            | Ins::InvokeBlock(argc) => argc,
+            Ins::MakeBlock { n, .. } => n,
+            _ => 0,
+        }
+    }
+
+    /// Stack effect `(pops, pushes)`, from the table ([`Op::stack_effect`]); `(0, 0)` for
+    /// [`Ins::End`].
+    #[inline]
+    pub const fn effect(self) -> (usize, usize) {
+        match self.op() {
+            Some(op) => op.stack_effect(self.count()),
+            None => (0, 0),
+        }
+    }
+
+    /// The jump target (an index into [`CodeUnit::ins`]) of the jump family.
+    #[inline]
+    pub const fn jump_target(self) -> Option<usize> {
+        match self {
+            Ins::Jump(t)
+            | Ins::JumpTrue(t)
+            | Ins::JumpFalse(t)
+            | Ins::JumpNil(t)
+            | Ins::JumpNotNil(t) => Some(t as usize),
+            _ => None,
+        }
+    }
+
+    /// True when control may continue with the next instruction (not after `JUMP`, the
+    /// returns ([`Op::ends_block`]) or [`Ins::End`]).
+    #[inline]
+    pub const fn falls_through(self) -> bool {
+        match self.op() {
+            Some(op) => !op.ends_block(),
+            None => false,
+        }
+    }
+
+    /// True when the instruction needs the runtime beyond registers, stack and constants
+    /// ([`Op::needs_runtime`]): compiled code hands these to the runtime.
+    #[inline]
+    pub const fn needs_runtime(self) -> bool {
+        match self.op() {
+            Some(op) => op.needs_runtime(),
+            None => false,
+        }
+    }
+
+    /// True for the value operations with a small-integer fast path ([`Op::is_int_op`]).
+    #[inline]
+    pub const fn is_int_op(self) -> bool {
+        match self.op() {
+            Some(op) => op.is_int_op(),
+            None => false,
+        }
+    }
+}
+
 /// A verified chunk decoded for execution, with its send-site caches, nested units and tier
 /// state. Shared by every block made from the chunk.
 pub struct CodeUnit {
@@ -164,6 +310,107 @@ fn u16_at(code: &[u8], at: usize) -> u16 {
     u16::from_be_bytes([code[at], code[at + 1]])
 }
 
+/// Decodes the verified instruction at byte offset `pc` of `code`; `site` allocates the inline
+/// cache of a send to selector constant `k`, `target` turns a jump at `pc` with offset `d` into
+/// an instruction index.
+fn decode_ins(
+    code: &[u8],
+    pc: usize,
+    site: &mut impl FnMut(u16) -> u16,
+    target: &impl Fn(usize, i16) -> u32,
+) -> Ins {
+    let op = Op::from_byte(code[pc]).expect("verified opcode");
+    let u8op = || code[pc + 1];
+    let u16op = || u16_at(code, pc + 1);
+    let jd = || u16_at(code, pc + 1) as i16;
+    let count = || op.count_at().map_or(0, |i| code[pc + 1 + i]);
+    match op {
+        Op::Nop | Op::MakeCapture => Ins::Nop,
+        Op::Pop => Ins::Pop,
+        Op::Dup => Ins::Dup,
+        Op::Swap => Ins::Swap,
+        Op::Rot => Ins::Rot,
+        Op::Const => Ins::Const(u16op()),
+        Op::ConstNil => Ins::Nil,
+        Op::ConstTrue => Ins::True,
+        Op::ConstFalse => Ins::False,
+        Op::ConstZero => Ins::Zero,
+        Op::ConstOne => Ins::One,
+        Op::ConstEmpty => Ins::Empty,
+        Op::LoadLocal => Ins::LoadLocal(u8op()),
+        Op::StoreLocal => Ins::StoreLocal(u8op()),
+        Op::LoadParam => Ins::LoadParam(u8op()),
+        Op::LoadCapture => Ins::LoadCapture(u8op()),
+        Op::StoreCapture => Ins::StoreCapture(u8op()),
+        Op::LoadIvar => Ins::LoadIvar(u16op()),
+        Op::StoreIvar => Ins::StoreIvar(u16op()),
+        Op::Add => Ins::Arith(Arith::Add),
+        Op::Sub => Ins::Arith(Arith::Sub),
+        Op::Mul => Ins::Arith(Arith::Mul),
+        Op::Div => Ins::Arith(Arith::Div),
+        Op::Mod => Ins::Arith(Arith::Mod),
+        Op::Neg => Ins::Neg,
+        Op::Eq => Ins::Eq,
+        Op::Ne => Ins::Ne,
+        Op::Lt => Ins::Cmp(Cmp::Lt),
+        Op::Le => Ins::Cmp(Cmp::Le),
+        Op::Gt => Ins::Cmp(Cmp::Gt),
+        Op::Ge => Ins::Cmp(Cmp::Ge),
+        Op::Not => Ins::Not,
+        Op::And => Ins::And,
+        Op::Or => Ins::Or,
+        Op::Concat => Ins::Concat,
+        Op::Strlen => Ins::Strlen,
+        Op::Jump => Ins::Jump(target(pc, jd())),
+        Op::JumpTrue => Ins::JumpTrue(target(pc, jd())),
+        Op::JumpFalse => Ins::JumpFalse(target(pc, jd())),
+        Op::JumpNil => Ins::JumpNil(target(pc, jd())),
+        Op::JumpNotNil => Ins::JumpNotNil(target(pc, jd())),
+        Op::Send => Ins::Send {
+            site: site(u16op()),
+            argc: count(),
+        },
+        Op::SendSelf => Ins::SendSelf {
+            site: site(u16op()),
+            argc: count(),
+        },
+        Op::SendSuper => Ins::SendSuper {
+            site: site(u16op()),
+            argc: count(),
+        },
+        Op::SendClass => Ins::SendClass {
+            class: u16op(),
+            site: site(u16_at(code, pc + 3)),
+            argc: count(),
+        },
+        Op::MakeBlock => Ins::MakeBlock {
+            k: u16op(),
+            n: count(),
+        },
+        Op::InvokeBlock => Ins::InvokeBlock(count()),
+        Op::BlockValue => Ins::InvokeBlock(0),
+        Op::ArrayNew => Ins::ArrayNew,
+        Op::ArrayPush => Ins::Json(JsonOp::ArrayPush),
+        Op::ArrayAt => Ins::Json(JsonOp::ArrayAt),
+        Op::ArrayAtPut => Ins::Json(JsonOp::ArrayAtPut),
+        Op::ArrayLen => Ins::Json(JsonOp::ArrayLen),
+        Op::ArrayFirst => Ins::Json(JsonOp::ArrayFirst),
+        Op::ArrayLast => Ins::Json(JsonOp::ArrayLast),
+        Op::ArrayRemove => Ins::Json(JsonOp::ArrayRemove),
+        Op::ObjectNew => Ins::ObjectNew,
+        Op::ObjectAt => Ins::Json(JsonOp::ObjectAt),
+        Op::ObjectAtPut => Ins::Json(JsonOp::ObjectAtPut),
+        Op::ObjectHasKey => Ins::Json(JsonOp::ObjectHasKey),
+        Op::ObjectKeys => Ins::Json(JsonOp::ObjectKeys),
+        Op::ObjectValues => Ins::Json(JsonOp::ObjectValues),
+        Op::ObjectRemove => Ins::Json(JsonOp::ObjectRemove),
+        Op::ObjectLen => Ins::Json(JsonOp::ObjectLen),
+        Op::Return => Ins::Return,
+        Op::ReturnNil => Ins::ReturnNil,
+        Op::NonLocalRet => Ins::NonLocalRet,
+    }
+}
+
 impl CodeUnit {
     /// Decodes a verified chunk (and its nested chunks, recursively).
     pub fn decode(verified: Arc<Verified>) -> Arc<CodeUnit> {
@@ -209,96 +456,7 @@ impl CodeUnit {
 
         let mut ins = Vec::with_capacity(offsets.len());
         for &off in &offsets[..offsets.len() - 1] {
-            let pc = off as usize;
-            let op = Op::from_byte(code[pc]).expect("verified opcode");
-            let u8op = || code[pc + 1];
-            let u16op = || u16_at(code, pc + 1);
-            let jd = || u16_at(code, pc + 1) as i16;
-            ins.push(match op {
-                Op::Nop | Op::MakeCapture => Ins::Nop,
-                Op::Pop => Ins::Pop,
-                Op::Dup => Ins::Dup,
-                Op::Swap => Ins::Swap,
-                Op::Rot => Ins::Rot,
-                Op::Const => Ins::Const(u16op()),
-                Op::ConstNil => Ins::Nil,
-                Op::ConstTrue => Ins::True,
-                Op::ConstFalse => Ins::False,
-                Op::ConstZero => Ins::Zero,
-                Op::ConstOne => Ins::One,
-                Op::ConstEmpty => Ins::Empty,
-                Op::LoadLocal => Ins::LoadLocal(u8op()),
-                Op::StoreLocal => Ins::StoreLocal(u8op()),
-                Op::LoadParam => Ins::LoadParam(u8op()),
-                Op::LoadCapture => Ins::LoadCapture(u8op()),
-                Op::StoreCapture => Ins::StoreCapture(u8op()),
-                Op::LoadIvar => Ins::LoadIvar(u16op()),
-                Op::StoreIvar => Ins::StoreIvar(u16op()),
-                Op::Add => Ins::Arith(Arith::Add),
-                Op::Sub => Ins::Arith(Arith::Sub),
-                Op::Mul => Ins::Arith(Arith::Mul),
-                Op::Div => Ins::Arith(Arith::Div),
-                Op::Mod => Ins::Arith(Arith::Mod),
-                Op::Neg => Ins::Neg,
-                Op::Eq => Ins::Eq,
-                Op::Ne => Ins::Ne,
-                Op::Lt => Ins::Cmp(Cmp::Lt),
-                Op::Le => Ins::Cmp(Cmp::Le),
-                Op::Gt => Ins::Cmp(Cmp::Gt),
-                Op::Ge => Ins::Cmp(Cmp::Ge),
-                Op::Not => Ins::Not,
-                Op::And => Ins::And,
-                Op::Or => Ins::Or,
-                Op::Concat => Ins::Concat,
-                Op::Strlen => Ins::Strlen,
-                Op::Jump => Ins::Jump(target(pc, jd())),
-                Op::JumpTrue => Ins::JumpTrue(target(pc, jd())),
-                Op::JumpFalse => Ins::JumpFalse(target(pc, jd())),
-                Op::JumpNil => Ins::JumpNil(target(pc, jd())),
-                Op::JumpNotNil => Ins::JumpNotNil(target(pc, jd())),
-                Op::Send => Ins::Send {
-                    site: site(u16op()),
-                    argc: code[pc + 3],
-                },
-                Op::SendSelf => Ins::SendSelf {
-                    site: site(u16op()),
-                    argc: code[pc + 3],
-                },
-                Op::SendSuper => Ins::SendSuper {
-                    site: site(u16op()),
-                    argc: code[pc + 3],
-                },
-                Op::SendClass => Ins::SendClass {
-                    class: u16op(),
-                    site: site(u16_at(code, pc + 3)),
-                    argc: code[pc + 5],
-                },
-                Op::MakeBlock => Ins::MakeBlock {
-                    k: u16op(),
-                    n: code[pc + 3],
-                },
-                Op::InvokeBlock => Ins::InvokeBlock(u8op()),
-                Op::BlockValue => Ins::InvokeBlock(0),
-                Op::ArrayNew => Ins::ArrayNew,
-                Op::ArrayPush => Ins::Json(JsonOp::ArrayPush),
-                Op::ArrayAt => Ins::Json(JsonOp::ArrayAt),
-                Op::ArrayAtPut => Ins::Json(JsonOp::ArrayAtPut),
-                Op::ArrayLen => Ins::Json(JsonOp::ArrayLen),
-                Op::ArrayFirst => Ins::Json(JsonOp::ArrayFirst),
-                Op::ArrayLast => Ins::Json(JsonOp::ArrayLast),
-                Op::ArrayRemove => Ins::Json(JsonOp::ArrayRemove),
-                Op::ObjectNew => Ins::ObjectNew,
-                Op::ObjectAt => Ins::Json(JsonOp::ObjectAt),
-                Op::ObjectAtPut => Ins::Json(JsonOp::ObjectAtPut),
-                Op::ObjectHasKey => Ins::Json(JsonOp::ObjectHasKey),
-                Op::ObjectKeys => Ins::Json(JsonOp::ObjectKeys),
-                Op::ObjectValues => Ins::Json(JsonOp::ObjectValues),
-                Op::ObjectRemove => Ins::Json(JsonOp::ObjectRemove),
-                Op::ObjectLen => Ins::Json(JsonOp::ObjectLen),
-                Op::Return => Ins::Return,
-                Op::ReturnNil => Ins::ReturnNil,
-                Op::NonLocalRet => Ins::NonLocalRet,
-            });
+            ins.push(decode_ins(code, off as usize, &mut site, &target));
         }
         ins.push(Ins::End);
         let nested = verified
@@ -308,18 +466,7 @@ impl CodeUnit {
             .collect();
         let code = fused::fuse(&ins, chunk.params.len(), &consts);
         let makes_blocks = ins.iter().any(|i| matches!(i, Ins::MakeBlock { .. }));
-        let leaf = !ins.iter().any(|i| {
-            matches!(
-                i,
-                Ins::Send { .. }
-                    | Ins::SendSelf { .. }
-                    | Ins::SendSuper { .. }
-                    | Ins::SendClass { .. }
-                    | Ins::MakeBlock { .. }
-                    | Ins::InvokeBlock(_)
-                    | Ins::NonLocalRet
-            )
-        });
+        let leaf = !ins.iter().any(|i| i.op().is_some_and(Op::breaks_leaf));
         let trivial = if leaf {
             trivial::Trivial::of(&code, chunk.params.len())
         } else {
@@ -393,5 +540,184 @@ impl CodeUnit {
         let h = self.heat.load(Ordering::Relaxed).saturating_add(n);
         self.heat.store(h, Ordering::Relaxed);
         h
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ttbc::opcode::ALL_OPS;
+
+    #[test]
+    fn decoded_forms_stay_small_and_copy() {
+        fn copy<T: Copy>() {}
+        copy::<Ins>();
+        copy::<fused::X>();
+        assert_eq!(std::mem::size_of::<Ins>(), 8);
+        assert_eq!(std::mem::size_of::<fused::X>(), 28);
+    }
+
+    /// The code of `op` with every operand byte 0 except its count operand (3).
+    fn sample(op: Op) -> Vec<u8> {
+        let mut code = vec![0; op.len()];
+        code[0] = op.byte();
+        if let Some(i) = op.count_at() {
+            code[1 + i] = 3;
+        }
+        code
+    }
+
+    fn decode_sample(op: Op) -> Ins {
+        decode_ins(&sample(op), 0, &mut |k| k, &|_, _| 7)
+    }
+
+    #[test]
+    fn every_opcode_decodes_and_maps_back() {
+        for op in ALL_OPS {
+            let ins = decode_sample(op);
+            let back = match op {
+                Op::MakeCapture => Op::Nop,
+                Op::BlockValue => Op::InvokeBlock,
+                op => op,
+            };
+            assert_eq!(ins.op(), Some(back), "{op:?}");
+            let count = if op == Op::BlockValue { 0 } else { 3 };
+            assert_eq!(ins.count(), if op.counted() { count } else { 0 });
+            assert_eq!(ins.effect(), op.stack_effect(3), "{op:?}");
+            assert_eq!(ins.falls_through(), !op.ends_block(), "{op:?}");
+            assert_eq!(ins.jump_target(), op.is_jump().then_some(7), "{op:?}");
+            assert_eq!(ins.needs_runtime(), op.needs_runtime(), "{op:?}");
+            assert_eq!(ins.is_int_op(), op.is_int_op(), "{op:?}");
+            let back = ins.op().unwrap();
+            assert_eq!(back.breaks_leaf(), op.breaks_leaf(), "{op:?}");
+        }
+        assert_eq!(Ins::End.op(), None);
+        assert_eq!(Ins::End.effect(), (0, 0));
+        assert!(!Ins::End.falls_through());
+        assert_eq!(Ins::End.jump_target(), None);
+    }
+
+    /// The per-instruction facts as the JIT's analysis stated them before the table
+    /// (`jit/src/translate.rs`: `effect`, `falls_through`, `is_delegated`, `is_fallible`),
+    /// kept as the reference the table must reproduce.
+    mod jit_reference {
+        use super::super::Ins;
+
+        pub fn effect(i: Ins) -> (usize, usize) {
+            match i {
+                Ins::Nop | Ins::Jump(_) | Ins::ReturnNil | Ins::End => (0, 0),
+                Ins::Pop
+                | Ins::StoreLocal(_)
+                | Ins::StoreCapture(_)
+                | Ins::StoreIvar(_)
+                | Ins::JumpTrue(_)
+                | Ins::JumpFalse(_)
+                | Ins::JumpNil(_)
+                | Ins::JumpNotNil(_)
+                | Ins::Return
+                | Ins::NonLocalRet => (1, 0),
+                Ins::Dup => (1, 2),
+                Ins::Swap => (2, 2),
+                Ins::Rot => (3, 3),
+                Ins::Const(_)
+                | Ins::Nil
+                | Ins::True
+                | Ins::False
+                | Ins::Zero
+                | Ins::One
+                | Ins::Empty
+                | Ins::LoadLocal(_)
+                | Ins::LoadParam(_)
+                | Ins::LoadCapture(_)
+                | Ins::LoadIvar(_)
+                | Ins::ArrayNew
+                | Ins::ObjectNew => (0, 1),
+                Ins::Arith(_)
+                | Ins::Eq
+                | Ins::Ne
+                | Ins::Cmp(_)
+                | Ins::And
+                | Ins::Or
+                | Ins::Concat => (2, 1),
+                Ins::Neg | Ins::Not | Ins::Strlen => (1, 1),
+                Ins::Send { argc, .. } | Ins::SendSelf { argc, .. } => (argc as usize + 1, 1),
+                Ins::SendSuper { argc, .. } | Ins::SendClass { argc, .. } => (argc as usize, 1),
+                Ins::MakeBlock { n, .. } => (n as usize, 1),
+                Ins::InvokeBlock(n) => (n as usize + 1, 1),
+                Ins::Json(op) => (
+                    match op.op().name() {
+                        "ARRAY_LEN" | "ARRAY_FIRST" | "ARRAY_LAST" | "OBJECT_KEYS"
+                        | "OBJECT_VALUES" | "OBJECT_LEN" => 1,
+                        "ARRAY_AT_PUT" | "OBJECT_AT_PUT" => 3,
+                        _ => 2,
+                    },
+                    1,
+                ),
+            }
+        }
+
+        pub fn falls_through(i: Ins) -> bool {
+            !matches!(
+                i,
+                Ins::Jump(_) | Ins::Return | Ins::ReturnNil | Ins::NonLocalRet | Ins::End
+            )
+        }
+
+        pub fn is_delegated(i: Ins) -> bool {
+            matches!(
+                i,
+                Ins::LoadCapture(_)
+                    | Ins::StoreCapture(_)
+                    | Ins::LoadIvar(_)
+                    | Ins::StoreIvar(_)
+                    | Ins::Send { .. }
+                    | Ins::SendSelf { .. }
+                    | Ins::SendSuper { .. }
+                    | Ins::SendClass { .. }
+                    | Ins::MakeBlock { .. }
+                    | Ins::InvokeBlock(_)
+                    | Ins::ArrayNew
+                    | Ins::ObjectNew
+                    | Ins::Json(_)
+                    | Ins::NonLocalRet
+            )
+        }
+
+        pub fn is_fallible(i: Ins) -> bool {
+            matches!(
+                i,
+                Ins::Arith(_) | Ins::Neg | Ins::Eq | Ins::Ne | Ins::Cmp(_)
+            )
+        }
+
+        pub fn not_leaf(i: Ins) -> bool {
+            matches!(
+                i,
+                Ins::Send { .. }
+                    | Ins::SendSelf { .. }
+                    | Ins::SendSuper { .. }
+                    | Ins::SendClass { .. }
+                    | Ins::MakeBlock { .. }
+                    | Ins::InvokeBlock(_)
+                    | Ins::NonLocalRet
+            )
+        }
+    }
+
+    #[test]
+    fn table_facts_reproduce_the_former_jit_statements() {
+        let all = ALL_OPS.into_iter().map(decode_sample).chain([
+            Ins::End,
+            Ins::InvokeBlock(0),
+            Ins::Send { site: 0, argc: 0 },
+        ]);
+        for i in all {
+            assert_eq!(i.effect(), jit_reference::effect(i), "{i:?}");
+            assert_eq!(i.falls_through(), jit_reference::falls_through(i), "{i:?}");
+            assert_eq!(i.needs_runtime(), jit_reference::is_delegated(i), "{i:?}");
+            assert_eq!(i.is_int_op(), jit_reference::is_fallible(i), "{i:?}");
+            let breaks = i.op().is_some_and(Op::breaks_leaf);
+            assert_eq!(breaks, jit_reference::not_leaf(i), "{i:?}");
+        }
     }
 }

@@ -11,7 +11,7 @@ use super::chunk::{
     CaptureSource, Chunk, FLAG_DEBUG, FLAG_HAS_CAPTURES, FLAG_HAS_NON_LOCAL_RETURN, FLAG_RESERVED,
 };
 use super::load::load;
-use super::opcode::{Op, Operands};
+use super::opcode::OperandKind;
 use super::verify::{DecodeError, Insn, MAX_NESTING_DEPTH, decode};
 
 /// Indentation added for each nested chunk listing.
@@ -164,7 +164,7 @@ fn make_block_constants(chunk: &Chunk) -> Vec<bool> {
         let Ok(insn) = decode(&chunk.code, pc) else {
             break;
         };
-        if insn.op == Op::MakeBlock
+        if insn.op.operand_kind() == OperandKind::Block
             && let Some(m) = made.get_mut(usize::from(insn.word(0)))
         {
             *m = true;
@@ -174,28 +174,43 @@ fn make_block_constants(chunk: &Chunk) -> Vec<bool> {
     made
 }
 
-/// The text after the offset: name, operands and an annotation.
+/// The text after the offset: name, operands and an annotation (by the opcode's operand kind).
 fn instruction(chunk: &Chunk, insn: &Insn<'_>) -> String {
     let name = insn.op.name();
-    match insn.op.operands() {
-        Operands::None if insn.op == Op::MakeCapture => format!("{name} (reserved)"),
-        Operands::None => name.to_string(),
-        Operands::U8 => {
-            let b = insn.byte(0);
-            match u8_annotation(chunk, insn.op, b) {
-                Some(note) => format!("{name} {b} ({note})"),
-                None => format!("{name} {b}"),
-            }
+    let bad = || "<bad index>".to_string();
+    let u8_note = |note: Option<String>| {
+        let b = insn.byte(0);
+        match note {
+            Some(note) => format!("{name} {b} ({note})"),
+            None => format!("{name} {b}"),
         }
-        Operands::U16 => {
+    };
+    let i = usize::from(insn.byte(0));
+    match insn.op.operand_kind() {
+        OperandKind::None if insn.op.is_reserved() => format!("{name} (reserved)"),
+        OperandKind::None => name.to_string(),
+        OperandKind::Argc => u8_note(None),
+        OperandKind::Param => u8_note(Some(chunk.params.get(i).map_or_else(bad, |p| escape(p)))),
+        OperandKind::Capture => u8_note(Some(
+            chunk.captures.get(i).map_or_else(bad, |c| escape(&c.name)),
+        )),
+        OperandKind::Local if insn.byte(0) >= chunk.local_count => u8_note(Some(bad())),
+        OperandKind::Local => u8_note(
+            chunk
+                .debug
+                .as_ref()
+                .and_then(|d| d.varnames.get(i))
+                .map(|n| escape(n)),
+        ),
+        OperandKind::Const => {
             let k = insn.word(0);
-            let note = match insn.op {
-                Op::Const => quoted_constant(chunk, k),
-                _ => bare_constant(chunk, k),
-            };
-            format!("{name} {k} ({note})")
+            format!("{name} {k} ({})", quoted_constant(chunk, k))
         }
-        Operands::I16 => {
+        OperandKind::Name => {
+            let k = insn.word(0);
+            format!("{name} {k} ({})", bare_constant(chunk, k))
+        }
+        OperandKind::Jump => {
             let d = insn.word(0) as i16;
             let target = insn.jump_target();
             let shown = if (0..=chunk.code.len() as i64).contains(&target) {
@@ -205,45 +220,24 @@ fn instruction(chunk: &Chunk, insn: &Insn<'_>) -> String {
             };
             format!("{name} {d:+} -> {shown}")
         }
-        Operands::U16U8 => u16u8(chunk, insn),
-        Operands::U16U16U8 => {
-            let (c, k, n) = (insn.word(0), insn.word(2), insn.byte(4));
+        OperandKind::Block => {
+            let (k, n) = (insn.word(0), insn.count());
+            let note = match chunk.constants.get(usize::from(k)) {
+                Some(bytes) => format!("<chunk {} bytes>", bytes.len()),
+                None => "<bad const>".to_string(),
+            };
+            format!("{name} {k} {n} ({note})")
+        }
+        OperandKind::Send => {
+            let (k, n) = (insn.word(0), insn.count());
+            format!("{name} {k} {n} ({} argc={n})", bare_constant(chunk, k))
+        }
+        OperandKind::SendClass => {
+            let (c, k, n) = (insn.word(0), insn.word(2), insn.count());
             let class = bare_constant(chunk, c);
             let sel = bare_constant(chunk, k);
             format!("{name} {c} {k} {n} ({class} {sel} argc={n})")
         }
-    }
-}
-
-/// SEND / SEND_SELF / SEND_SUPER / MAKE_BLOCK.
-fn u16u8(chunk: &Chunk, insn: &Insn<'_>) -> String {
-    let (name, k, n) = (insn.op.name(), insn.word(0), insn.byte(2));
-    if insn.op == Op::MakeBlock {
-        let note = match chunk.constants.get(usize::from(k)) {
-            Some(bytes) => format!("<chunk {} bytes>", bytes.len()),
-            None => "<bad const>".to_string(),
-        };
-        return format!("{name} {k} {n} ({note})");
-    }
-    format!("{name} {k} {n} ({} argc={n})", bare_constant(chunk, k))
-}
-
-/// Names the variable addressed by a `u8` operand, when known.
-fn u8_annotation(chunk: &Chunk, op: Op, b: u8) -> Option<String> {
-    let i = usize::from(b);
-    let bad = || "<bad index>".to_string();
-    match op {
-        Op::LoadParam => Some(chunk.params.get(i).map_or_else(bad, |p| escape(p))),
-        Op::LoadCapture | Op::StoreCapture => {
-            Some(chunk.captures.get(i).map_or_else(bad, |c| escape(&c.name)))
-        }
-        Op::LoadLocal | Op::StoreLocal if b >= chunk.local_count => Some(bad()),
-        Op::LoadLocal | Op::StoreLocal => chunk
-            .debug
-            .as_ref()
-            .and_then(|d| d.varnames.get(i))
-            .map(|n| escape(n)),
-        _ => None,
     }
 }
 

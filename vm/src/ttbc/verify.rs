@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use super::chunk::{Chunk, FLAG_HAS_NON_LOCAL_RETURN};
 use super::load::load;
-use super::opcode::{Op, Operands};
+use super::opcode::{Op, OperandKind};
 
 /// Maximum operand-stack depth after any instruction (§3.4, §7.1).
 pub const MAX_STACK_DEPTH: usize = 1024;
@@ -392,12 +392,7 @@ impl Insn<'_> {
 
     /// The `u8` count operand of SEND* / MAKE_BLOCK / INVOKE_BLOCK (0 for other opcodes).
     pub fn count(&self) -> u8 {
-        match self.op.operands() {
-            Operands::U16U8 => self.byte(2),
-            Operands::U16U16U8 => self.byte(4),
-            Operands::U8 if self.op == Op::InvokeBlock => self.byte(0),
-            _ => 0,
-        }
+        self.op.count_at().map_or(0, |i| self.byte(i))
     }
 }
 
@@ -452,24 +447,26 @@ impl<'a> CodeChecker<'a> {
 
     fn check(&mut self, insn: &Insn<'_>) -> Result<(), TtbcError> {
         let at = |reason| TtbcError::code(reason, insn.pc);
-        match insn.op {
-            Op::MakeCapture => Err(at(CodeReason::ReservedOpcode)),
-            Op::Const | Op::LoadIvar | Op::StoreIvar | Op::Send | Op::SendSelf | Op::SendSuper => {
+        if insn.op.is_reserved() {
+            return Err(at(CodeReason::ReservedOpcode));
+        }
+        if insn.op == Op::NonLocalRet && self.chunk.flags & FLAG_HAS_NON_LOCAL_RETURN == 0 {
+            return Err(at(CodeReason::NonLocalRetWithoutFlag));
+        }
+        match insn.op.operand_kind() {
+            OperandKind::None | OperandKind::Argc => Ok(()),
+            OperandKind::Const | OperandKind::Name | OperandKind::Send => {
                 self.text_constant(insn.word(0)).map_err(at)
             }
-            Op::SendClass => {
+            OperandKind::SendClass => {
                 self.text_constant(insn.word(0)).map_err(at)?;
                 self.text_constant(insn.word(2)).map_err(at)
             }
-            Op::LoadLocal | Op::StoreLocal => self.local(insn.byte(0)).map_err(at),
-            Op::LoadParam => self.param(insn.byte(0)).map_err(at),
-            Op::LoadCapture | Op::StoreCapture => self.capture(insn.byte(0)).map_err(at),
-            Op::NonLocalRet if self.chunk.flags & FLAG_HAS_NON_LOCAL_RETURN == 0 => {
-                Err(at(CodeReason::NonLocalRetWithoutFlag))
-            }
-            Op::MakeBlock => self.make_block(insn),
-            op if op.is_jump() => self.jump(insn.jump_target()).map_err(at),
-            _ => Ok(()),
+            OperandKind::Local => self.local(insn.byte(0)).map_err(at),
+            OperandKind::Param => self.param(insn.byte(0)).map_err(at),
+            OperandKind::Capture => self.capture(insn.byte(0)).map_err(at),
+            OperandKind::Block => self.make_block(insn),
+            OperandKind::Jump => self.jump(insn.jump_target()).map_err(at),
         }
     }
 

@@ -32,7 +32,6 @@
 pub mod cache;
 pub mod class;
 pub mod error;
-mod hash;
 pub mod mega;
 pub mod registry;
 pub mod selector;

@@ -21,10 +21,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use parking_lot::RwLock;
+use rustc_hash::FxHashMap;
 
 use crate::class::{ClassId, Method, Side, cache_key};
 use crate::error::DispatchError;
-use crate::hash::FxHashMap;
 use crate::mega::MegaCache;
 use crate::selector::{Sel, is_issued, selector_name};
 use crate::stats::{Counters, DispatchStats};

@@ -12,7 +12,7 @@ use std::sync::{Arc, LazyLock};
 
 use parking_lot::RwLock;
 
-use crate::hash::FxHashMap;
+use rustc_hash::FxHashMap;
 
 /// Interned selector id; 0 = invalid. Dense ids from 1, stable for the process life.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]

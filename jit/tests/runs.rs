@@ -1,4 +1,4 @@
-//! Differential tests of speculative runs (`jit/src/translate.rs`, `jit/src/resume.rs`): each
+//! Differential tests of speculative runs (`jit/src/translate/runs.rs`, `jit/src/resume.rs`): each
 //! chunk runs interpreted and compiled and must give the same text (or error) and leave the
 //! same strong counts behind. They target what the runs do differently from instruction-wise
 //! translation: 64-bit wrapping intermediates with one range check at the end of the run, the

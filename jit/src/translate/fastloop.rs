@@ -46,11 +46,14 @@
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{self, Block, InstBuilder};
 use cranelift_frontend::Variable;
+use rustc_hash::FxHashMap;
 use tt_vm::interp::{CodeUnit, Ins};
 use tt_vm::value::boxing::{NIL_BITS, TAG_INT, TAG_SHIFT};
 use tt_vm::value::ops::{Arith, Cmp};
 
-use super::{Analysis, HashMap, I64, Tx, falls_through, int_cc, jump_target};
+use super::analysis::{Analysis, falls_through, jump_target};
+use super::lower::int_cc;
+use super::{I64, Tx};
 
 /// A loop that gets a fast version.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,7 +117,7 @@ fn plan_one(unit: &CodeUnit, an: &Analysis, head: usize) -> Option<FastLoop> {
     let mut params = Vec::new();
     let mut stored_nil = Vec::new();
     // What each STORE_LOCAL in the range stores (true: nil).
-    let mut stores_nil: HashMap<usize, bool> = HashMap::default();
+    let mut stores_nil: FxHashMap<usize, bool> = FxHashMap::default();
     let mut stack: Vec<Kind> = Vec::new();
     for pc in (head..=end).filter(|&pc| reachable(pc)) {
         if an.block_start[pc] {
@@ -224,7 +227,7 @@ fn read_before_write(
     head: usize,
     end: usize,
     locals: &[u8],
-    stores_nil: &HashMap<usize, bool>,
+    stores_nil: &FxHashMap<usize, bool>,
 ) -> Vec<u8> {
     let bit = |l: u8| locals.binary_search(&l).ok().map(|i| 1u64 << i);
     let mut read_first = 0u64;
@@ -325,9 +328,9 @@ struct Fast<'l> {
     /// The fast (`x << 16`) variable of each local in `fl.locals`.
     vars: Vec<Variable>,
     /// Fast block of each bytecode block start in the range.
-    blocks: HashMap<usize, Block>,
+    blocks: FxHashMap<usize, Block>,
     /// Exit blocks by target instruction.
-    exits: HashMap<usize, Block>,
+    exits: FxHashMap<usize, Block>,
     /// Where the generic version of the head's block continues after the guard.
     generic_head: Block,
     /// Blocks to seal once every fast block is emitted.
@@ -372,8 +375,8 @@ impl Tx<'_, '_> {
         let mut f = Fast {
             fl,
             vars: Vec::with_capacity(fl.locals.len()),
-            blocks: HashMap::default(),
-            exits: HashMap::default(),
+            blocks: FxHashMap::default(),
+            exits: FxHashMap::default(),
             generic_head,
             unsealed: Vec::new(),
         };

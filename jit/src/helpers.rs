@@ -10,14 +10,14 @@
 //!   strong count.
 //!
 //! [`Helper::Op`] runs arbitrary code (sends, block invocation, JSON); it catches panics and
-//! parks them in the context (see `tt_vm::interp::native`). The value helpers and
+//! parks them in the context (see `tt_vm::interp::compiled`). The value helpers and
 //! [`Helper::Resume`] (the slow path of speculative runs, see [`crate::resume`]) only run the
 //! vm's value operations, which do not panic.
 
 use std::mem::ManuallyDrop;
 
 use tt_dispatch::{Method, SendCache};
-use tt_vm::interp::native::JitCtx;
+use tt_vm::tier::JitCtx;
 use tt_vm::value::ops::{self, Arith, Cmp};
 use tt_vm::{MethodImpl, Value};
 

@@ -13,7 +13,7 @@
 //! * `engine` owns the (never freed) JIT module.
 //!
 //! Compiled code is observably identical to the interpreter: every non-inline case calls the
-//! vm's own value operations or interpreter methods (`tt_vm::interp::native`). The design, the
+//! vm's own value operations or interpreter methods (`tt_vm::interp::compiled`). The design, the
 //! calling convention and the measured figures are in `docs/jit.md`.
 #![warn(missing_docs)]
 

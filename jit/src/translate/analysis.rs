@@ -1,6 +1,7 @@
 //! The bytecode analysis pass: stack depths, block starts and loop heads of a code unit, and
-//! the per-instruction facts the translator needs (stack effect, jump target, fall-through,
-//! delegated to a helper, fallible inside a run, fused compare-and-branch).
+//! the fused compare-and-branch. The per-instruction facts (stack effect, jump target,
+//! fall-through, delegated to a helper, integer-only) come from the instruction table
+//! (`tt_vm::ttbc::opcode`) through methods on [`Ins`].
 
 use tt_vm::interp::{CodeUnit, Ins};
 
@@ -17,66 +18,6 @@ pub(super) struct Analysis {
     pub(super) max_depth: usize,
     /// Largest operand count of a delegated instruction.
     pub(super) max_vals: usize,
-}
-
-/// Pops and pushes of an instruction.
-pub(super) fn effect(i: Ins) -> (usize, usize) {
-    match i {
-        Ins::Nop | Ins::Jump(_) | Ins::ReturnNil | Ins::End => (0, 0),
-        Ins::Pop
-        | Ins::StoreLocal(_)
-        | Ins::StoreCapture(_)
-        | Ins::StoreIvar(_)
-        | Ins::JumpTrue(_)
-        | Ins::JumpFalse(_)
-        | Ins::JumpNil(_)
-        | Ins::JumpNotNil(_)
-        | Ins::Return
-        | Ins::NonLocalRet => (1, 0),
-        Ins::Dup => (1, 2),
-        Ins::Swap => (2, 2),
-        Ins::Rot => (3, 3),
-        Ins::Const(_)
-        | Ins::Nil
-        | Ins::True
-        | Ins::False
-        | Ins::Zero
-        | Ins::One
-        | Ins::Empty
-        | Ins::LoadLocal(_)
-        | Ins::LoadParam(_)
-        | Ins::LoadCapture(_)
-        | Ins::LoadIvar(_)
-        | Ins::ArrayNew
-        | Ins::ObjectNew => (0, 1),
-        Ins::Arith(_) | Ins::Eq | Ins::Ne | Ins::Cmp(_) | Ins::And | Ins::Or | Ins::Concat => {
-            (2, 1)
-        }
-        Ins::Neg | Ins::Not | Ins::Strlen => (1, 1),
-        Ins::Send { argc, .. } | Ins::SendSelf { argc, .. } => (argc as usize + 1, 1),
-        Ins::SendSuper { argc, .. } | Ins::SendClass { argc, .. } => (argc as usize, 1),
-        Ins::MakeBlock { n, .. } => (n as usize, 1),
-        Ins::InvokeBlock(n) => (n as usize + 1, 1),
-        Ins::Json(op) => (op.arity(), 1),
-    }
-}
-
-pub(super) fn jump_target(i: Ins) -> Option<usize> {
-    match i {
-        Ins::Jump(t)
-        | Ins::JumpTrue(t)
-        | Ins::JumpFalse(t)
-        | Ins::JumpNil(t)
-        | Ins::JumpNotNil(t) => Some(t as usize),
-        _ => None,
-    }
-}
-
-pub(super) fn falls_through(i: Ins) -> bool {
-    !matches!(
-        i,
-        Ins::Jump(_) | Ins::Return | Ins::ReturnNil | Ins::NonLocalRet | Ins::End
-    )
 }
 
 pub(super) fn analyse(unit: &CodeUnit) -> Result<Analysis, String> {
@@ -104,19 +45,19 @@ pub(super) fn analyse(unit: &CodeUnit) -> Result<Analysis, String> {
             None => a.depth[pc] = Some(d),
         }
         let i = ins[pc];
-        let (pops, pushes) = effect(i);
+        let (pops, pushes) = i.effect();
         if d < pops {
             return Err(format!("stack underflow at instruction {pc}"));
         }
         let after = d - pops + pushes;
         a.max_depth = a.max_depth.max(after).max(d);
-        if is_delegated(i) {
+        if i.needs_runtime() {
             a.max_vals = a.max_vals.max(pops);
         }
-        if falls_through(i) && pc + 1 < n {
+        if i.falls_through() && pc + 1 < n {
             work.push((pc + 1, after));
         }
-        if let Some(t) = jump_target(i) {
+        if let Some(t) = i.jump_target() {
             work.push((t, after));
         }
     }
@@ -126,7 +67,7 @@ pub(super) fn analyse(unit: &CodeUnit) -> Result<Analysis, String> {
             continue;
         }
         let i = ins[pc];
-        if let Some(t) = jump_target(i) {
+        if let Some(t) = i.jump_target() {
             a.block_start[t] = true;
             if t <= pc {
                 a.loop_head[t] = true;
@@ -135,7 +76,7 @@ pub(super) fn analyse(unit: &CodeUnit) -> Result<Analysis, String> {
                 a.block_start[pc + 1] = true;
             }
         }
-        if !falls_through(i) && pc + 1 < n {
+        if !i.falls_through() && pc + 1 < n {
             a.block_start[pc + 1] = true;
         }
     }
@@ -143,35 +84,6 @@ pub(super) fn analyse(unit: &CodeUnit) -> Result<Analysis, String> {
         a.block_start[0] = true;
     }
     Ok(a)
-}
-
-/// True for the instructions compiled code hands to [`Helper::Op`](crate::helpers::Helper::Op).
-fn is_delegated(i: Ins) -> bool {
-    matches!(
-        i,
-        Ins::LoadCapture(_)
-            | Ins::StoreCapture(_)
-            | Ins::LoadIvar(_)
-            | Ins::StoreIvar(_)
-            | Ins::Send { .. }
-            | Ins::SendSelf { .. }
-            | Ins::SendSuper { .. }
-            | Ins::SendClass { .. }
-            | Ins::MakeBlock { .. }
-            | Ins::InvokeBlock(_)
-            | Ins::ArrayNew
-            | Ins::ObjectNew
-            | Ins::Json(_)
-            | Ins::NonLocalRet
-    )
-}
-
-/// Instructions that assume small integers and need a check (they only occur inside runs).
-pub(super) fn is_fallible(i: Ins) -> bool {
-    matches!(
-        i,
-        Ins::Arith(_) | Ins::Neg | Ins::Eq | Ins::Ne | Ins::Cmp(_)
-    )
 }
 
 /// A comparison at `pc` followed by a conditional jump that is not a jump target: translated

@@ -51,7 +51,7 @@ use tt_vm::interp::{CodeUnit, Ins};
 use tt_vm::value::boxing::{NIL_BITS, TAG_INT, TAG_SHIFT};
 use tt_vm::value::ops::{Arith, Cmp};
 
-use super::analysis::{Analysis, falls_through, jump_target};
+use super::analysis::Analysis;
 use super::lower::int_cc;
 use super::{I64, Tx};
 
@@ -104,12 +104,15 @@ fn plan_one(unit: &CodeUnit, an: &Analysis, head: usize) -> Option<FastLoop> {
     let ins = &unit.ins;
     let reachable = |pc: usize| an.depth[pc].is_some();
     let end = (head..ins.len())
-        .filter(|&pc| reachable(pc) && jump_target(ins[pc]) == Some(head))
+        .filter(|&pc| reachable(pc) && ins[pc].jump_target() == Some(head))
         .max()?;
     let inside = |t: usize| (head..=end).contains(&t);
     // Entered only at the head.
     for pc in (0..ins.len()).filter(|&pc| reachable(pc) && !inside(pc)) {
-        if jump_target(ins[pc]).is_some_and(|t| t != head && inside(t)) {
+        if ins[pc]
+            .jump_target()
+            .is_some_and(|t| t != head && inside(t))
+        {
             return None;
         }
     }
@@ -174,9 +177,10 @@ fn plan_one(unit: &CodeUnit, an: &Analysis, head: usize) -> Option<FastLoop> {
             _ => return None,
         }
         // Exits leave with an empty stack (the generic code's block entry state).
-        let exits = jump_target(ins[pc])
+        let exits = ins[pc]
+            .jump_target()
             .into_iter()
-            .chain((falls_through(ins[pc]) && pc == end).then_some(pc + 1));
+            .chain((ins[pc].falls_through() && pc == end).then_some(pc + 1));
         for t in exits {
             if !inside(t) && an.depth.get(t).copied().flatten() != Some(0) {
                 return None;
@@ -256,9 +260,10 @@ fn read_before_write(
             }
             _ => {}
         }
-        let next = jump_target(ins[pc])
+        let next = ins[pc]
+            .jump_target()
             .into_iter()
-            .chain(falls_through(ins[pc]).then_some(pc + 1));
+            .chain(ins[pc].falls_through().then_some(pc + 1));
         for t in next {
             if t == head || !(head..=end).contains(&t) || an.depth[t].is_none() {
                 continue;
@@ -285,10 +290,10 @@ fn below_on_entry(unit: &CodeUnit, an: &Analysis, start: usize) -> Option<u8> {
     let ins = &unit.ins;
     let mut edges = Vec::new();
     for pc in (0..ins.len()).filter(|&pc| an.depth[pc].is_some()) {
-        if jump_target(ins[pc]) == Some(start) {
+        if ins[pc].jump_target() == Some(start) {
             edges.push((pc, true));
         }
-        if pc + 1 == start && falls_through(ins[pc]) {
+        if pc + 1 == start && ins[pc].falls_through() {
             edges.push((pc, false));
         }
     }

@@ -6,7 +6,6 @@ use tt_vm::Value;
 use tt_vm::interp::Ins;
 use tt_vm::value::boxing::{FALSE_BITS, NIL_BITS, TRUE_BITS};
 
-use super::analysis::effect;
 use super::{Src, Tx, ZERO_BITS};
 use crate::helpers::Helper;
 
@@ -224,7 +223,7 @@ impl Tx<'_, '_> {
                 self.push(r, Src::Owned);
             }
             _ => {
-                let (pops, _) = effect(i);
+                let (pops, _) = i.effect();
                 let r = self.delegate(pc, pops);
                 self.check_unwind(r);
                 self.push(r, Src::Owned);

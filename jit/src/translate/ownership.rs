@@ -4,7 +4,7 @@
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{self, Block, InstBuilder};
-use tt_vm::interp::native::UNWIND;
+use tt_vm::tier::UNWIND;
 
 use super::{HEAP_MIN, I64, Src, Tx};
 use crate::helpers::Helper;

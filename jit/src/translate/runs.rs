@@ -9,7 +9,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use tt_vm::interp::{CodeUnit, Ins};
 use tt_vm::value::boxing::{TAG_INT, TAG_SHIFT, TRUE_BITS};
 
-use super::analysis::{Analysis, effect, fused_jump, is_fallible};
+use super::analysis::{Analysis, fused_jump};
 use super::{Fact, I64, Src, Tx, ZERO_BITS};
 use crate::helpers::Helper;
 use crate::resume::{ROp, ResumeSite};
@@ -54,7 +54,7 @@ pub(super) fn plan_runs(unit: &CodeUnit, an: &Analysis) -> Plan {
         _ => false,
     };
     let generic: Vec<bool> = (0..n)
-        .map(|pc| is_fallible(ins[pc]) && pc > 0 && !an.block_start[pc] && not_int(ins[pc - 1]))
+        .map(|pc| ins[pc].is_int_op() && pc > 0 && !an.block_start[pc] && not_int(ins[pc - 1]))
         .collect();
     let in_run = |pc: usize| an.depth[pc].is_some() && ROp::supports(ins[pc]) && !generic[pc];
     let mut pc = 0;
@@ -67,7 +67,7 @@ pub(super) fn plan_runs(unit: &CodeUnit, an: &Analysis) -> Plan {
         let mut end = pc;
         let mut fallible = false;
         while end < n && in_run(end) && (end == start || !an.block_start[end]) {
-            fallible |= is_fallible(ins[end]);
+            fallible |= ins[end].is_int_op();
             end += 1;
         }
         pc = end;
@@ -84,7 +84,7 @@ pub(super) fn plan_runs(unit: &CodeUnit, an: &Analysis) -> Plan {
         };
         for (k, &i) in ins[start..end].iter().enumerate() {
             let d = an.depth[start + k].unwrap_or(0);
-            let (pops, pushes) = effect(i);
+            let (pops, pushes) = i.effect();
             plan.base = plan.base.min(d - pops);
             plan.top = plan.top.max(d).max(d - pops + pushes);
             match i {
@@ -144,7 +144,7 @@ fn mark_consumed(run: &[Ins], start: usize, consumed: &mut [bool]) {
                 locals.insert(l, v);
             }
             Ins::Arith(_) | Ins::Neg | Ins::Eq | Ins::Ne | Ins::Cmp(_) => {
-                for _ in 0..effect(i).0 {
+                for _ in 0..i.effect().0 {
                     if let Some(j) = pop(&mut stack) {
                         consumed[j] = true;
                     }

@@ -242,7 +242,7 @@ impl Tx<'_, '_> {
         self.b.ins().jump(join, &[r.into()]);
     }
 
-    /// The signature of [`tt_vm::runtime::NativeEntry`]: five 64-bit arguments, one result.
+    /// The signature of [`tt_vm::method::NativeEntry`]: five 64-bit arguments, one result.
     fn native_sig(&mut self) -> SigRef {
         if let Some(s) = self.native_sig {
             return s;

@@ -1,4 +1,4 @@
-//! Golden tests of the generated Cranelift IR for two small blocks (ttbc.md §13.1 and §13.2).
+//! Golden tests of the generated Cranelift IR for two small blocks (docs/spec/ttbc.md §13.1 and §13.2).
 //! Run with `UPDATE_GOLDEN=1` to rewrite the files under `jit/tests/golden/`.
 
 use std::path::PathBuf;

@@ -1,4 +1,4 @@
-//! Tests of the Trashtalk → TTBC compiler: the worked examples of ttbc.md §13 byte for byte,
+//! Tests of the Trashtalk → TTBC compiler: the worked examples of docs/spec/ttbc.md §13 byte for byte,
 //! golden disassembly listings for every syntax form, semantic tests (compile → register →
 //! invoke), error positions, and a class-file corpus loaded into a runtime.
 //!
@@ -25,7 +25,7 @@ fn hexs(b: &[u8]) -> String {
     hex::encode_upper(b)
 }
 
-// ----- ttbc.md §13 worked examples ---------------------------------------------------------
+// ----- docs/spec/ttbc.md §13 worked examples ---------------------------------------------------------
 
 #[test]
 fn spec_13_1_add() {

@@ -1,4 +1,4 @@
-//! TTBC v1 loader, serializer, verifier and disassembler against ttbc.md §2–§6 and §13:
+//! TTBC v1 loader, serializer, verifier and disassembler against docs/spec/ttbc.md §2–§6 and §13:
 //! worked examples (byte-exact round trip), the rejected vectors of §13.8, one test per check of
 //! §3.2–§3.4, golden disassembly listings, and property tests (round trip, never panic).
 //!

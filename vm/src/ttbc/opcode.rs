@@ -1,4 +1,4 @@
-//! The TTBC v1 opcode table (ttbc.md §4): byte values, names, operand widths and stack effects.
+//! The TTBC v1 opcode table (docs/spec/ttbc.md §4): byte values, names, operand widths and stack effects.
 //!
 //! This table is the single source of truth for the loader, verifier, disassembler, compiler,
 //! interpreter decoder and JIT. Operand widths are exact; stack effects are the pop/push counts

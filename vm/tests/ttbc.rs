@@ -732,23 +732,7 @@ fn golden(name: &str, h: &str) {
         .join("tests/golden")
         .join(format!("{name}.txt"));
     let listing = disassemble(&load(&hex(h)).unwrap());
-    if std::env::var("UPDATE_GOLDEN").as_deref() == Ok("1") {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, &listing).unwrap();
-        return;
-    }
-    let want = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (run with UPDATE_GOLDEN=1 to create it)",
-            path.display()
-        )
-    });
-    assert_eq!(
-        listing,
-        want,
-        "{} (UPDATE_GOLDEN=1 rewrites)",
-        path.display()
-    );
+    tt_testkit::golden::assert_golden(path, &listing);
 }
 
 #[test]

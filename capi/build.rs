@@ -1,4 +1,4 @@
-//! Gives `libtrashtalk.so` its unversioned SONAME (c-abi.md §1), so plugins linked with
+//! Gives `libtrashtalk.so` its unversioned SONAME (docs/spec/c-abi.md §1), so plugins linked with
 //! `-ltrashtalk` bind to the copy already loaded in the process.
 
 fn main() {

@@ -1,4 +1,4 @@
-//! Makes `tt` the process's `libtrashtalk` (c-abi.md §1 "one runtime per process"):
+//! Makes `tt` the process's `libtrashtalk` (docs/spec/c-abi.md §1 "one runtime per process"):
 //!
 //! * the `TT_*` (and `tt_private_*`) functions of the statically linked `trashtalk` crate are
 //!   exported from the executable (`--dynamic-list`), so a plugin's references to them bind to

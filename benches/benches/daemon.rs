@@ -293,7 +293,7 @@ fn main() {
             &one,
         );
         if Command::new("timeout").arg("--version").output().is_ok() {
-            // What the Bash client does per message send (daemon-protocol.md §11.3, §11.7): a ping
+            // What the Bash client does per message send (docs/spec/daemon-protocol.md §11.3, §11.7): a ping
             // under `timeout 1`, then the request under `timeout 5`, each through its own `nc -U`.
             let one = format!(
                 "r=$(echo '{PING}' | timeout 1 nc -U '{sock}'); [ -n \"$r\" ] && echo \"$req\" | timeout 5 nc -U '{sock}' >/dev/null"

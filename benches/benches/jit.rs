@@ -9,7 +9,7 @@
 //! The native-method send loop runs with two method bodies: `NativeCounter>>increment` (the
 //! figure of the report) bumps its call counter with an atomic read-modify-write
 //! (`fetch_add`), which alone costs ~7 ns per call on the bench machine (a lock-prefixed
-//! instruction; measured in a plain Rust loop, docs/jit.md "Native sends") and so bounds that
+//! instruction; measured in a plain Rust loop, BENCHMARKS.md "Earlier measurements") and so bounds that
 //! figure from below whatever the send costs; `PlainNativeCounter>>increment` does the same
 //! with a relaxed load and store (the loop is single-threaded, so it counts the same), which
 //! shows the cost of the send itself.

@@ -1,4 +1,4 @@
--- The ttbc.md §13.2 summing loop: sum of 0 .. n-1 with a while loop (ns per iteration).
+-- The docs/spec/ttbc.md §13.2 summing loop: sum of 0 .. n-1 with a while loop (ns per iteration).
 local n = tonumber(arg[1]) or 100000000
 local function sum(n)
   local i, s = 0, 0

@@ -7,9 +7,9 @@ use std::process::Command;
 
 pub mod report;
 
-/// ttbc.md §13.1 `[:x :y | x + y]`.
+/// docs/spec/ttbc.md §13.1 `[:x :y | x + y]`.
 pub const ADD_HEX: &str = "5454424300010000000000062200220150F000000201780179000000";
-/// ttbc.md §13.2 the summing loop `[:n | ... sum of 0..n-1]`.
+/// docs/spec/ttbc.md §13.2 the summing loop `[:n | ... sum of 0..n-1]`.
 pub const SUM_HEX: &str = "54544243000100000000002114210014210120002200628200102001200050210120001550210080FFE82001F0000001016E020000";
 
 /// The send loop of `jit/send_loop`:

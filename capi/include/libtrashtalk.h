@@ -1,7 +1,7 @@
 /*
  * libtrashtalk.h — C ABI of the Trashtalk shared runtime (libtrashtalk.so).
  *
- * Normative description: c-abi.md. Summary of the rules a plugin or host must follow:
+ * Normative description: docs/spec/c-abi.md. Summary of the rules a plugin or host must follow:
  *   - every char* returned by the library is malloc'ed and owned by the caller (free() or TT_Free);
  *   - every TTValue returned by the library is owned by the caller: release STRING/ERROR values
  *     with TT_ReleaseValue (or free(stringVal));
@@ -13,7 +13,7 @@
  *     thread's last error (TT_GetLastError).
  *
  * Hand-kept; the test tests/tests/capi_header.rs checks that the prototypes below are exactly
- * the functions the library exports, with the signatures of c-abi.md §3.
+ * the functions the library exports, with the signatures of docs/spec/c-abi.md §3.
  * Requires C11 (anonymous union) or the GNU/MSVC extension.
  */
 #ifndef LIBTRASHTALK_H
@@ -26,7 +26,7 @@
 extern "C" {
 #endif
 
-/* ---- Types (c-abi.md §2) ------------------------------------------------------------------ */
+/* ---- Types (docs/spec/c-abi.md §2) -------------------------------------------------------- */
 
 typedef struct TTInstance TTInstance; /* opaque handle, owned by the runtime */
 typedef struct TTBlock TTBlock;       /* opaque handle, owned by the runtime */
@@ -80,7 +80,7 @@ typedef struct {
 
 typedef uint32_t TTSel; /* interned selector; 0 = invalid */
 
-/* ---- Functions of the shipped header (c-abi.md §3.1) -------------------------------------- */
+/* ---- Functions of the shipped header (docs/spec/c-abi.md §3.1) ---------------------------- */
 
 int TT_Init(char* dbPath, char* pluginDir);
 void TT_Close(void);
@@ -118,12 +118,12 @@ TTValue TT_MakeInstance(TTInstance* inst);
 char* TT_GetLastError(void);
 void TT_SetSessionID(char* sessionID);
 
-/* ---- Spellings of the plan (c-abi.md §3.2): exported aliases ------------------------------ */
+/* ---- Spellings of the plan (docs/spec/c-abi.md §3.2): exported aliases -------------------- */
 
 TTValue TT_GetIvar(TTInstance* inst, int index);        /* = TT_GetIVarByIndex */
 void TT_SetIvar(TTInstance* inst, int index, TTValue val); /* = TT_SetIVarByIndex */
 
-/* ---- Additions (c-abi.md §3.3) ------------------------------------------------------------ */
+/* ---- Additions (docs/spec/c-abi.md §3.3) -------------------------------------------------- */
 
 TTSel TT_Intern(const char* selector);
 TTValue TT_SendSel(TTInstance* receiver, TTSel sel, TTValue* args, int numArgs);

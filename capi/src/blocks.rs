@@ -1,4 +1,4 @@
-//! Blocks (c-abi.md §5.1): `TT_RegisterBlock`, `TT_LookupBlock`, `TT_InvokeBlock`,
+//! Blocks (docs/spec/c-abi.md §5.1): `TT_RegisterBlock`, `TT_LookupBlock`, `TT_InvokeBlock`,
 //! `TT_InvokeBlockDirect`.
 
 use std::ffi::{c_char, c_int};
@@ -101,7 +101,7 @@ pub unsafe extern "C" fn TT_InvokeBlockDirect(
     guard(|| {
         let rt = require_init()?;
         // Pinned: the block stays alive while it runs, even if another thread releases it
-        // meanwhile (c-abi.md §3.3 `TT_Release`; tt_vm::pin).
+        // meanwhile (docs/spec/c-abi.md §3.3 `TT_Release`; tt_vm::pin).
         let _pin = tt_vm::pin::pin();
         // SAFETY: NULL or a valid handle per the contract; pinned for the whole call.
         let Some(b) = (unsafe { block_borrowed(block) }) else {

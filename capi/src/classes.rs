@@ -51,7 +51,7 @@ impl CMethod {
         // handle, kept alive by `this`.
         let ret = unsafe { (self.func)(handle, buf.as_mut_ptr(), n as c_int) };
         drop(keep);
-        // SAFETY: the returned value is moved to us (c-abi.md §7).
+        // SAFETY: the returned value is moved to us (docs/spec/c-abi.md §7).
         unsafe { take_result(ret) }
     }
 
@@ -74,7 +74,7 @@ impl CMethod {
             let mut none = TTValue::NIL;
             // SAFETY: as in `invoke`; no arguments.
             let ret = unsafe { (self.func)(this, &mut none, 0) };
-            // SAFETY: the returned value is moved to us (c-abi.md §7).
+            // SAFETY: the returned value is moved to us (docs/spec/c-abi.md §7).
             return unsafe { crate::convert::take_result_tt(ret) };
         }
         if n <= 4 {
@@ -85,7 +85,7 @@ impl CMethod {
             // SAFETY: as in `invoke`; `buf` holds `n` ≤ 4 valid values (NIL-padded) whose
             // strings belong to the C caller and stay valid for the duration of the call.
             let ret = unsafe { (self.func)(this, buf.as_mut_ptr(), n as c_int) };
-            // SAFETY: the returned value is moved to us (c-abi.md §7).
+            // SAFETY: the returned value is moved to us (docs/spec/c-abi.md §7).
             return unsafe { crate::convert::take_result_tt(ret) };
         }
         let mut buf: SmallVec<[TTValue; 4]> = SmallVec::with_capacity(n);
@@ -96,7 +96,7 @@ impl CMethod {
         // SAFETY: as in `invoke`; the argument strings belong to the C caller and stay valid
         // for the duration of the call.
         let ret = unsafe { (self.func)(this, buf.as_mut_ptr(), n as c_int) };
-        // SAFETY: the returned value is moved to us (c-abi.md §7).
+        // SAFETY: the returned value is moved to us (docs/spec/c-abi.md §7).
         unsafe { crate::convert::take_result_tt(ret) }
     }
 }

@@ -1,4 +1,4 @@
-//! Conversions between [`TTValue`] and the runtime's [`Value`] (c-abi.md §10), C strings, and
+//! Conversions between [`TTValue`] and the runtime's [`Value`] (docs/spec/c-abi.md §10), C strings, and
 //! handles.
 //!
 //! # Handles
@@ -31,7 +31,7 @@ use crate::types::*;
 /// Argument vectors: inline for the common small counts.
 pub type Args = SmallVec<[Value; 4]>;
 
-/// A `malloc`ed NUL-terminated copy of `s`, cut at its first NUL (c-abi.md §7).
+/// A `malloc`ed NUL-terminated copy of `s`, cut at its first NUL (docs/spec/c-abi.md §7).
 pub fn malloc_str(s: &str) -> *mut c_char {
     let bytes = s.as_bytes();
     let n = memchr_nul(bytes).unwrap_or(bytes.len());
@@ -94,7 +94,7 @@ pub fn block_handle(b: &Block) -> *mut TTBlock {
 /// A new strong reference to the instance behind a handle; `None` for NULL.
 ///
 /// # Safety
-/// `h` is NULL or a valid instance handle (c-abi.md §7: not released, no `TT_Close` since).
+/// `h` is NULL or a valid instance handle (docs/spec/c-abi.md §7: not released, no `TT_Close` since).
 #[inline]
 pub unsafe fn instance_arc(h: *mut TTInstance) -> Option<Arc<Instance>> {
     if h.is_null() {
@@ -173,7 +173,7 @@ pub unsafe fn instance_ref<'a>(h: *mut TTInstance) -> Option<&'a Instance> {
     unsafe { (h as *const Instance).as_ref() }
 }
 
-/// A caller-owned `TTValue` for a runtime value (c-abi.md §10, runtime → C).
+/// A caller-owned `TTValue` for a runtime value (docs/spec/c-abi.md §10, runtime → C).
 #[inline(always)]
 pub fn to_tt(v: &Value) -> TTValue {
     if let Some(i) = v.as_small_int() {
@@ -238,7 +238,7 @@ pub fn to_tt_borrowed(v: &Value, keep: &mut Keep) -> TTValue {
     }
 }
 
-/// Checks a tag (c-abi.md §2.1: unknown tags fail with `invalid TTValue type <n>`).
+/// Checks a tag (docs/spec/c-abi.md §2.1: unknown tags fail with `invalid TTValue type <n>`).
 #[inline]
 pub fn check_tag(t: TTValueType) -> CapiResult<()> {
     if (TT_TYPE_NIL..=TT_TYPE_ERROR).contains(&t) {
@@ -248,7 +248,7 @@ pub fn check_tag(t: TTValueType) -> CapiResult<()> {
     }
 }
 
-/// A runtime value for a `TTValue` received from C (c-abi.md §10, C → runtime). An ERROR
+/// A runtime value for a `TTValue` received from C (docs/spec/c-abi.md §10, C → runtime). An ERROR
 /// fails with its message (§4 rule 5).
 ///
 /// # Safety
@@ -353,7 +353,7 @@ pub unsafe fn with_args<R>(
     })
 }
 
-/// Takes ownership of a value returned by a `TTMethodFunc` (c-abi.md §7): converts it and
+/// Takes ownership of a value returned by a `TTMethodFunc` (docs/spec/c-abi.md §7): converts it and
 /// frees its string with `free()`. An ERROR result fails with its message.
 ///
 /// # Safety
@@ -422,7 +422,7 @@ unsafe fn take_result_tt_other(v: TTValue) -> CapiResult<TTValue> {
     }
 }
 
-/// `TT_ValueAsString` text of a value (c-abi.md §5.2), or `None` for an unknown tag.
+/// `TT_ValueAsString` text of a value (docs/spec/c-abi.md §5.2), or `None` for an unknown tag.
 ///
 /// # Safety
 /// As [`from_tt`] (only NULL-or-valid pointers are read).

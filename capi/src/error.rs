@@ -1,4 +1,4 @@
-//! Errors of the C ABI (c-abi.md §4): the typed [`CapiError`], the per-thread last error, and
+//! Errors of the C ABI (docs/spec/c-abi.md §4): the typed [`CapiError`], the per-thread last error, and
 //! [`guard`], which every exported function runs its body in.
 //!
 //! `guard` catches Rust panics (no unwinding may cross the ABI) and turns them into
@@ -15,7 +15,7 @@ use tt_vm::{Error, ErrorKind};
 use crate::plugin::PluginError;
 use crate::types::{TTBlock, TTInstance, TTSel, TTValue};
 
-/// A failure of a C ABI call. `Display` is the normative message (c-abi.md §4).
+/// A failure of a C ABI call. `Display` is the normative message (docs/spec/c-abi.md §4).
 #[derive(Debug, thiserror::Error)]
 pub enum CapiError {
     /// A function other than the pre-init ones was called before `TT_Init`.
@@ -115,7 +115,7 @@ pub fn last_error() -> Option<String> {
     LAST_ERROR.with(|l| l.borrow().as_deref().map(str::to_owned))
 }
 
-/// What an exported function returns when it fails (c-abi.md §3.1, "failure indicator").
+/// What an exported function returns when it fails (docs/spec/c-abi.md §3.1, "failure indicator").
 pub trait Failure {
     /// The failure value; `msg` is the error message (already recorded as the last error).
     fn failure(msg: &str) -> Self;

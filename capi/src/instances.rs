@@ -229,7 +229,7 @@ pub unsafe extern "C" fn TT_SetIVarByIndex(inst: *mut TTInstance, index: c_int, 
 }
 
 /// `TTValue TT_GetIvar(TTInstance* inst, int index)`: the plan's spelling, an alias of
-/// `TT_GetIVarByIndex` (c-abi.md §3.2).
+/// `TT_GetIVarByIndex` (docs/spec/c-abi.md §3.2).
 ///
 /// # Safety
 /// As `TT_GetIVarByIndex`.

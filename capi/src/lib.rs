@@ -1,4 +1,4 @@
-//! `libtrashtalk`: the C ABI of the Trashtalk runtime (`/work/shared/spec/c-abi.md`).
+//! `libtrashtalk`: the C ABI of the Trashtalk runtime (`docs/spec/c-abi.md`).
 //!
 //! This crate builds `libtrashtalk.so` (a `cdylib`, SONAME `libtrashtalk.so`) and an `rlib` for
 //! Rust hosts. The header is `include/libtrashtalk.h`. Every exported function runs its body in
@@ -55,7 +55,7 @@ pub extern "C" fn TT_GetLastError() -> *mut std::ffi::c_char {
 
 #[cfg(test)]
 mod signature_tests {
-    //! The Rust definitions of the exports have the C signatures of c-abi.md §3 (checked by
+    //! The Rust definitions of the exports have the C signatures of docs/spec/c-abi.md §3 (checked by
     //! coercing each function to the function-pointer type the header declares).
     use std::ffi::{c_char, c_int, c_void};
 

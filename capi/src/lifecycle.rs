@@ -1,4 +1,4 @@
-//! `TT_Init`, `TT_Close`, `TT_SetSessionID` and the "initialized" gate (c-abi.md §4 rule 6, §5).
+//! `TT_Init`, `TT_Close`, `TT_SetSessionID` and the "initialized" gate (docs/spec/c-abi.md §4 rule 6, §5).
 
 use std::ffi::{c_char, c_int};
 use std::path::PathBuf;

@@ -1,4 +1,4 @@
-//! Persistence and the Bash bridge (c-abi.md §5): `TT_Persist`, `TT_Load`, `TT_Serialize`,
+//! Persistence and the Bash bridge (docs/spec/c-abi.md §5): `TT_Persist`, `TT_Load`, `TT_Serialize`,
 //! `TT_Deserialize`, `TT_BashFallback`, and the hooks `TT_Init` / `TT_Close` /
 //! `TT_SetSessionID` use. The SQLite store and the instance documents are
 //! [`tt_vm::persist`]'s; the bridge is [`tt_vm::bridge::BashBridge`].
@@ -33,7 +33,7 @@ fn not_found(id: &str) -> CapiError {
     Error::not_found(format!("instance not found: {id}")).into()
 }
 
-/// Opens the store for `TT_Init` (persistence.md §2 resolution when `db` is `None`).
+/// Opens the store for `TT_Init` (docs/spec/persistence.md §2 resolution when `db` is `None`).
 pub fn open_store(db: Option<&str>) -> CapiResult<Option<Arc<dyn InstanceStore>>> {
     let path = resolve_db_path(db.filter(|d| !d.is_empty()).map(Path::new));
     let store = Arc::new(Store::open(&path).map_err(Error::from)?);
@@ -121,7 +121,7 @@ pub fn set_session(s: Option<&str>) {
     }
 }
 
-/// The instance JSON document (persistence.md §4) of a live instance.
+/// The instance JSON document (docs/spec/persistence.md §4) of a live instance.
 pub fn document(inst: &Instance) -> CapiResult<String> {
     Ok(document_json_of(inst).map_err(Error::from)?)
 }

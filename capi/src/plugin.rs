@@ -1,4 +1,4 @@
-//! The plugin loader (c-abi.md §8, daemon-protocol.md §9): a Rust API used by `TT_Init`'s lazy
+//! The plugin loader (docs/spec/c-abi.md §8, docs/spec/daemon-protocol.md §9): a Rust API used by `TT_Init`'s lazy
 //! loading ([`PluginDir`]) and by hosts such as the daemon ([`load_plugin`]).
 //!
 //! * Files are opened with `dlopen(RTLD_NOW | RTLD_GLOBAL)`; constructors run inside `dlopen`.
@@ -107,7 +107,7 @@ impl PluginReport {
 pub type JsonDispatchFn =
     unsafe extern "C" fn(*mut c_char, *mut c_char, *mut c_char) -> *mut c_char;
 
-/// A JSON-dispatch entry point found for a class (daemon-protocol.md §9.2).
+/// A JSON-dispatch entry point found for a class (docs/spec/daemon-protocol.md §9.2).
 #[derive(Debug, Clone, Copy)]
 pub struct JsonDispatch {
     /// The function.
@@ -118,7 +118,7 @@ impl JsonDispatch {
     /// Calls the plugin; returns its reply (the `malloc`ed string is freed), `None` for NULL.
     ///
     /// # Safety
-    /// The plugin must honour the JSON-dispatch contract (c-abi.md §8).
+    /// The plugin must honour the JSON-dispatch contract (docs/spec/c-abi.md §8).
     pub unsafe fn call(
         &self,
         instance_json: &str,
@@ -199,7 +199,7 @@ fn dispatch_names(class: &str) -> [String; 2] {
 
 fn inspect_json(lib: &Library, path: &Path, key: (u64, u64)) -> (Option<String>, Vec<String>) {
     let class_name = own_symbol(lib, "GetClassName", key).and_then(|addr| {
-        // SAFETY: `GetClassName` has the signature `char* GetClassName(void)` (c-abi.md §8)
+        // SAFETY: `GetClassName` has the signature `char* GetClassName(void)` (docs/spec/c-abi.md §8)
         // and returns NULL or a malloc'ed string that we own and free.
         unsafe {
             let f: unsafe extern "C" fn() -> *mut c_char = std::mem::transmute(addr);
@@ -281,7 +281,7 @@ pub fn load_plugin(path: impl AsRef<Path>) -> Result<PluginReport, PluginError> 
     };
 
     begin_recording();
-    // SAFETY: loading a plugin runs its constructors: trusted code by contract (c-abi.md §8).
+    // SAFETY: loading a plugin runs its constructors: trusted code by contract (docs/spec/c-abi.md §8).
     let lib = match unsafe { Library::open(Some(path), RTLD_NOW | RTLD_GLOBAL) } {
         Ok(l) => l,
         Err(e) => {
@@ -295,7 +295,7 @@ pub fn load_plugin(path: impl AsRef<Path>) -> Result<PluginReport, PluginError> 
     let mut code = 0;
     if let Some(addr) = own_symbol(&lib, "TT_PluginInit", key) {
         plugin_init = true;
-        // SAFETY: `TT_PluginInit` has the signature `int TT_PluginInit(void)` (c-abi.md §3.3);
+        // SAFETY: `TT_PluginInit` has the signature `int TT_PluginInit(void)` (docs/spec/c-abi.md §3.3);
         // no lock is held while it runs.
         code = unsafe {
             let f: unsafe extern "C" fn() -> c_int = std::mem::transmute(addr);
@@ -337,7 +337,7 @@ pub fn loaded_count() -> usize {
 }
 
 /// The JSON-dispatch entry point for `class` among the loaded plugins, by the order of
-/// daemon-protocol.md §9.2: `<Compiled>_Dispatch`, `<Short>_Dispatch`, then `Dispatch` of a
+/// docs/spec/daemon-protocol.md §9.2: `<Compiled>_Dispatch`, `<Short>_Dispatch`, then `Dispatch` of a
 /// plugin whose `GetClassName` names the class (or its short name).
 pub fn find_json_dispatch(class: &str) -> Option<JsonDispatch> {
     let g = PLUGINS.lock();
@@ -374,7 +374,7 @@ pub fn find_json_dispatch(class: &str) -> Option<JsonDispatch> {
                 own_symbol(&l.lib, "Dispatch", key)
             })
         })?;
-    // SAFETY: the symbol is a JSON-dispatch entry point by the plugin contract (c-abi.md §8).
+    // SAFETY: the symbol is a JSON-dispatch entry point by the plugin contract (docs/spec/c-abi.md §8).
     let func: JsonDispatchFn = unsafe { std::mem::transmute(addr) };
     Some(JsonDispatch { func })
 }

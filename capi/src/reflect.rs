@@ -1,4 +1,4 @@
-//! Reflection (c-abi.md §3.3): `TT_Classes`, `TT_Methods`, `TT_IVars`, `TT_Superclass`,
+//! Reflection (docs/spec/c-abi.md §3.3): `TT_Classes`, `TT_Methods`, `TT_IVars`, `TT_Superclass`,
 //! `TT_ClassOf`, `TT_RespondsTo`, `TT_Stats`. Every `char*` result is `malloc`ed (caller frees).
 
 use std::ffi::{c_char, c_int};

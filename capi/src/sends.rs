@@ -191,7 +191,7 @@ pub unsafe extern "C" fn TT_SendSel(
 ) -> TTValue {
     {
         // The pin keeps the receiver alive while its method runs, even if another thread
-        // releases it meanwhile (c-abi.md §3.3 `TT_Release`; tt_vm::pin). Pinning cannot
+        // releases it meanwhile (docs/spec/c-abi.md §3.3 `TT_Release`; tt_vm::pin). Pinning cannot
         // panic (it allocates a slot once per thread: out of memory aborts).
         let _pin = tt_vm::pin::pin();
         // SAFETY: NULL or a valid handle per the contract; pinned; argument contract
@@ -199,7 +199,7 @@ pub unsafe extern "C" fn TT_SendSel(
         if let Some(cm) = unsafe { send_cache::probe(receiver, sel) }
             && let Some(ret) = unsafe { call_cached(cm, receiver, args, num_args) }
         {
-            // SAFETY: the method's result is moved to us (c-abi.md §7).
+            // SAFETY: the method's result is moved to us (docs/spec/c-abi.md §7).
             return unsafe { cached_result(ret) };
         }
     }
@@ -232,7 +232,7 @@ unsafe fn send_sel_general(
 }
 
 /// Calls a C method found in the C send cache when the caller's arguments need no
-/// normalising (c-abi.md §5: no BOOL, NULL handle or string, ARRAY or ERROR among them) and
+/// normalising (docs/spec/c-abi.md §5: no BOOL, NULL handle or string, ARRAY or ERROR among them) and
 /// the call needs at most 4 argument slots; `None` (nothing called) otherwise. The method gets
 /// a copy of the arguments, NIL-padded to its declared count, or one readable NIL when it has
 /// none — exactly what [`crate::classes::CMethod::invoke_raw`] passes. No code here can panic.
@@ -311,7 +311,7 @@ pub unsafe extern "C" fn TT_SendDirect(
             && let Some(cm) = unsafe { send_cache::probe(inst, sel.0) }
             && let Some(ret) = unsafe { call_cached(cm, inst, args, num_args) }
         {
-            // SAFETY: the method's result is moved to us (c-abi.md §7).
+            // SAFETY: the method's result is moved to us (docs/spec/c-abi.md §7).
             return unsafe { cached_result(ret) };
         }
     }
@@ -375,7 +375,7 @@ fn resident(rt: &Runtime, id: &CStr) -> Option<Arc<Instance>> {
 }
 
 /// `TTValue TT_Send(char* receiver, char* selector, TTValue* args, int numArgs)`: receiver is
-/// an instance id, a class name or a block id (c-abi.md §6).
+/// an instance id, a class name or a block id (docs/spec/c-abi.md §6).
 ///
 /// # Safety
 /// `receiver`/`selector` are NULL or NUL-terminated; `args` is NULL or holds `numArgs` values.

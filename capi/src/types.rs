@@ -1,4 +1,4 @@
-//! The C types of the ABI (c-abi.md §2), with the LP64 layouts of §2.1 asserted by tests.
+//! The C types of the ABI (docs/spec/c-abi.md §2), with the LP64 layouts of §2.1 asserted by tests.
 //!
 //! The tag of [`TTValue`] is a plain `c_int`, never a Rust `enum`: foreign code may pass any
 //! value, and an unknown tag must be reported (`invalid TTValue type <n>`), not be undefined
@@ -20,7 +20,7 @@ pub struct TTBlock {
     _private: [u8; 0],
 }
 
-/// Opaque, reserved (never produced, c-abi.md §10).
+/// Opaque, reserved (never produced, docs/spec/c-abi.md §10).
 #[repr(C)]
 pub struct TTArray {
     _private: [u8; 0],

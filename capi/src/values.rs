@@ -1,4 +1,4 @@
-//! Values (c-abi.md §5.2): constructors, text/integer/JSON views, `TT_ReleaseValue`, `TT_Free`.
+//! Values (docs/spec/c-abi.md §5.2): constructors, text/integer/JSON views, `TT_ReleaseValue`, `TT_Free`.
 //! All of them work before `TT_Init`.
 
 use std::ffi::{c_char, c_int, c_void};
@@ -80,7 +80,7 @@ pub unsafe extern "C" fn TT_ValueAsInt(val: TTValue) -> i64 {
     })
 }
 
-/// JSON text of a float (persistence.md §5.1): `.0` appended when needed; non-finite → string.
+/// JSON text of a float (docs/spec/persistence.md §5.1): `.0` appended when needed; non-finite → string.
 pub fn float_json(f: f64) -> String {
     if f.is_finite() {
         let t = float_text(f);
@@ -90,12 +90,12 @@ pub fn float_json(f: f64) -> String {
     }
 }
 
-/// A JSON string literal with the spec's escaping (ttbc.md §12.3).
+/// A JSON string literal with the spec's escaping (docs/spec/ttbc.md §12.3).
 pub fn json_string(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
 }
 
-/// `TT_ValueToJSON` text (c-abi.md §5.2).
+/// `TT_ValueToJSON` text (docs/spec/c-abi.md §5.2).
 ///
 /// # Safety
 /// `val` follows the `TTValue` input rules.

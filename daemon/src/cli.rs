@@ -1,4 +1,4 @@
-//! The command line (daemon-protocol.md §3) and the tool subcommands.
+//! The command line (docs/spec/daemon-protocol.md §3) and the tool subcommands.
 //!
 //! Daemon flags are accepted as `--name value`, `--name=value` and `-name value` (single-dash
 //! spellings are rewritten before clap sees them). Unknown flags and bad values print the usage
@@ -33,7 +33,7 @@ pub struct Cli {
     daemon: DaemonFlags,
 }
 
-/// The daemon flags of daemon-protocol.md §3.
+/// The daemon flags of docs/spec/daemon-protocol.md §3.
 #[derive(clap::Args, Debug, Default)]
 pub struct DaemonFlags {
     /// Serve the socket at PATH (without it, serve stdin/stdout).
@@ -48,7 +48,7 @@ pub struct DaemonFlags {
     /// Socket mode: exit after N seconds without a new connection (0 = never).
     #[arg(long = "idle-timeout", value_name = "N", default_value_t = 0)]
     pub idle_timeout: u64,
-    /// SQLite database (default: persistence.md §2).
+    /// SQLite database (default: docs/spec/persistence.md §2).
     #[arg(long, value_name = "PATH")]
     pub db: Option<PathBuf>,
     /// Octal permission bits of the socket.

@@ -13,7 +13,7 @@ use crate::trace::LogSink;
 /// Settings of the runtime and of diagnostics.
 #[derive(Debug, Default)]
 pub struct EngineConfig {
-    /// `--db` (persistence.md §2 resolution when `None`).
+    /// `--db` (docs/spec/persistence.md §2 resolution when `None`).
     pub db: Option<PathBuf>,
     /// `--plugin-dir` (already defaulted).
     pub plugin_dir: Option<PathBuf>,
@@ -62,7 +62,7 @@ impl Engine {
         trashtalk::lifecycle::init(db.as_deref(), dir.as_deref())
             .map_err(|e| EngineError::Init(e.to_string()))?;
         if rt.store().is_none() {
-            // `TT_Init` of this build opened no store: open it here (persistence.md §2–3).
+            // `TT_Init` of this build opened no store: open it here (docs/spec/persistence.md §2–3).
             let path = tt_vm::persist::resolve_db_path(cfg.db.as_deref());
             let store =
                 tt_vm::persist::Store::open(&path).map_err(|e| EngineError::Init(e.to_string()))?;

@@ -2,13 +2,13 @@
 //!
 //! The linker only pulls in the parts of an rlib that something references, and the export list
 //! (`build.rs`) only exports what was pulled in. Plugins loaded into `tt` resolve `TT_*` against
-//! the executable (one runtime per process, c-abi.md §1), so every function is referenced here.
+//! the executable (one runtime per process, docs/spec/c-abi.md §1), so every function is referenced here.
 
 use trashtalk::{
     TT_GetLastError, blocks, classes, instances, lifecycle, persist, plugin, reflect, sends, values,
 };
 
-/// Addresses of all exported functions (c-abi.md §3 plus `tt_private_load_plugin`).
+/// Addresses of all exported functions (docs/spec/c-abi.md §3 plus `tt_private_load_plugin`).
 fn addresses() -> [*const (); 48] {
     [
         blocks::TT_RegisterBlock as *const (),

@@ -1,4 +1,4 @@
-//! Executes one request against the runtime (daemon-protocol.md §8).
+//! Executes one request against the runtime (docs/spec/daemon-protocol.md §8).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -60,7 +60,7 @@ fn execute_inner(engine: &Engine, req: &Request) -> Response {
 // ----- blocks ----------------------------------------------------------------------------------
 
 /// Parses `block_captures`: `""`/`[]` = none; a JSON array of objects whose `value` member is
-/// converted by persistence.md §5.2 (`null`/missing = empty cell).
+/// converted by docs/spec/persistence.md §5.2 (`null`/missing = empty cell).
 fn parse_captures(text: &str) -> Result<Vec<Option<Value>>, String> {
     if text.trim().is_empty() {
         return Ok(Vec::new());

@@ -1,4 +1,4 @@
-//! `tt`: the Trashtalk runtime's command-line tool and daemon (daemon-protocol.md).
+//! `tt`: the Trashtalk runtime's command-line tool and daemon (docs/spec/daemon-protocol.md).
 
 mod cli;
 mod engine;

@@ -1,4 +1,4 @@
-//! Management commands (daemon-protocol.md §3): `--status`, `--kill`, the stop step of
+//! Management commands (docs/spec/daemon-protocol.md §3): `--status`, `--kill`, the stop step of
 //! `--restart`, and `--inspect plugins|classes|<id>`. None of them starts a server.
 
 use std::path::Path;

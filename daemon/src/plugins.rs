@@ -1,4 +1,4 @@
-//! The plugin directory as the daemon sees it (daemon-protocol.md §9), on top of the runtime's
+//! The plugin directory as the daemon sees it (docs/spec/daemon-protocol.md §9), on top of the runtime's
 //! loader in the `trashtalk` crate (`load_plugin`, `find_json_dispatch`): that loader is shared
 //! with the runtime's lazy class loading, so a file is loaded (and its `TT_PluginInit` run) once
 //! whoever asks first.
@@ -147,6 +147,6 @@ pub fn call_dispatch(
     args: &str,
 ) -> Option<String> {
     // SAFETY: the entry was found by the runtime's loader under the JSON-dispatch contract
-    // (c-abi.md §8); `call` passes valid NUL-terminated strings and frees the reply.
+    // (docs/spec/c-abi.md §8); `call` passes valid NUL-terminated strings and frees the reply.
     unsafe { d.call(instance, selector, args) }
 }

@@ -1,11 +1,11 @@
-//! Request and response objects of the daemon protocol (daemon-protocol.md §7, §8).
+//! Request and response objects of the daemon protocol (docs/spec/daemon-protocol.md §7, §8).
 //!
 //! Requests are parsed with serde from one line; responses are written compactly on one line
 //! with the fields in the order of the spec's table and empty fields omitted.
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-/// Largest request accepted (daemon-protocol.md §5: at least 16 MiB).
+/// Largest request accepted (docs/spec/daemon-protocol.md §5: at least 16 MiB).
 pub const MAX_REQUEST: usize = 16 * 1024 * 1024;
 
 /// Exit code of a success.
@@ -25,7 +25,7 @@ fn nullable_args<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Erro
     Ok(Option::<Vec<String>>::deserialize(d)?.unwrap_or_default())
 }
 
-/// One request (daemon-protocol.md §7). Unknown fields are ignored.
+/// One request (docs/spec/daemon-protocol.md §7). Unknown fields are ignored.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(default)]
 pub struct Request {
@@ -108,7 +108,7 @@ fn is_empty(s: &str) -> bool {
     s.is_empty()
 }
 
-/// One response (daemon-protocol.md §8), fields in the recommended order.
+/// One response (docs/spec/daemon-protocol.md §8), fields in the recommended order.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct Response {
     /// New receiver state JSON (instance messages).

@@ -1,4 +1,4 @@
-//! Socket mode (daemon-protocol.md §4, §5).
+//! Socket mode (docs/spec/daemon-protocol.md §4, §5).
 //!
 //! # Threading
 //!

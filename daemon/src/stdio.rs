@@ -1,4 +1,4 @@
-//! stdin/stdout mode (daemon-protocol.md §6): one request per input line, one response line per
+//! stdin/stdout mode (docs/spec/daemon-protocol.md §6): one request per input line, one response line per
 //! request, in order, flushed after each; empty lines skipped; EOF closes the runtime.
 
 use std::io::{self, BufRead, Write};

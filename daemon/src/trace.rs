@@ -1,4 +1,4 @@
-//! `--trace` and `--profile` output (daemon-protocol.md §3).
+//! `--trace` and `--profile` output (docs/spec/daemon-protocol.md §3).
 //!
 //! * trace: one line per dispatch decision, `[HH:MM:SS.mmm] <text>`;
 //! * profile: per-stage timings, `[HH:MM:SS.mmm] <stage>: <µs>µs (<detail>)`, stages

@@ -1,6 +1,6 @@
-//! The daemon's use of the persistence rules: value typing (persistence.md §5, from
-//! `tt_vm::persist::typing`) and the state JSON of a transient receiver (daemon-protocol.md §8.3,
-//! persistence.md §4, through `tt_vm::persist::InstanceDoc`).
+//! The daemon's use of the persistence rules: value typing (docs/spec/persistence.md §5, from
+//! `tt_vm::persist::typing`) and the state JSON of a transient receiver (docs/spec/daemon-protocol.md §8.3,
+//! docs/spec/persistence.md §4, through `tt_vm::persist::InstanceDoc`).
 
 use std::sync::Arc;
 
@@ -12,7 +12,7 @@ use tt_vm::persist::{InstanceDoc, PersistError};
 
 pub use tt_vm::persist::value_to_json;
 
-/// JSON → runtime value (persistence.md §5.2), resolving `{"_block_id":…}` through the block
+/// JSON → runtime value (docs/spec/persistence.md §5.2), resolving `{"_block_id":…}` through the block
 /// registry.
 pub fn json_to_value(j: &Json) -> Value {
     tt_vm::persist::json_to_value(j, |id| registry().lookup(id).map(Value::block))

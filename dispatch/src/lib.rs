@@ -1,5 +1,5 @@
 //! `tt-dispatch`: selector interning, class table and method dictionaries, superclass lookup,
-//! and the inline caches used by every send (c-abi.md §6, §3.3).
+//! and the inline caches used by every send (docs/spec/c-abi.md §6, §3.3).
 //!
 //! This crate is a leaf: it knows classes, selectors and method entries, not runtime values.
 //! The method payload is a type parameter `M` supplied by the runtime.

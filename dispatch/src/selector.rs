@@ -1,6 +1,6 @@
 //! Selector interning: process-wide, thread-safe, dense ids from 1.
 //!
-//! Selectors are normalized before interning (every `:` becomes `_`, c-abi.md §6), so
+//! Selectors are normalized before interning (every `:` becomes `_`, docs/spec/c-abi.md §6), so
 //! `at:put:` and `at_put_` are the same selector. Ids are never reused or freed: a [`Sel`] is
 //! stable for the life of the process (it survives `TT_Close` and every registry).
 //!

@@ -1,4 +1,4 @@
-//! Golden tests of the generated Cranelift IR for two small blocks (ttbc.md §13.1 and §13.2).
+//! Golden tests of the generated Cranelift IR for two small blocks (docs/spec/ttbc.md §13.1 and §13.2).
 //! Run with `UPDATE_GOLDEN=1` to rewrite the files under `jit/tests/golden/`.
 
 use std::path::PathBuf;
@@ -16,20 +16,7 @@ fn check(name: &str, hex_chunk: &str) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/golden")
         .join(format!("{name}.clif"));
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, &clif).unwrap();
-        return;
-    }
-    let want = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (run with UPDATE_GOLDEN=1 to create it)",
-            path.display()
-        )
-    });
-    assert_eq!(
-        clif, want,
-        "generated CLIF for {name} changed (UPDATE_GOLDEN=1 rewrites the file)"
-    );
+    tt_testkit::golden::assert_golden(path, &clif);
 }
 
 #[test]

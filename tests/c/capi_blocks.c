@@ -1,5 +1,5 @@
 /*
- * Blocks (c-abi.md §5.1) with the worked examples of ttbc.md §13: registration, invocation by id
+ * Blocks (docs/spec/c-abi.md §5.1) with the worked examples of docs/spec/ttbc.md §13: registration, invocation by id
  * and by handle, captures, sends from bytecode into C methods, nested blocks and their single
  * registry, non-local return, rejected chunks with their messages, ids, release, block messages.
  */

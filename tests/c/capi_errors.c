@@ -1,5 +1,5 @@
 /*
- * Errors (c-abi.md §4): NULL and invalid handles, invalid selectors and tags, ERROR values as
+ * Errors (docs/spec/c-abi.md §4): NULL and invalid handles, invalid selectors and tags, ERROR values as
  * arguments, released instances still referenced elsewhere, unknown ids, and the per-thread
  * last error.
  */

@@ -1,5 +1,5 @@
 /*
- * The header declares exactly the prototypes of c-abi.md §3 (checked at compile time with
+ * The header declares exactly the prototypes of docs/spec/c-abi.md §3 (checked at compile time with
  * __builtin_types_compatible_p against the spec's signatures), the §2.1 layouts and the enum
  * values; linking takes the address of every function, so each one is exported by the library.
  */

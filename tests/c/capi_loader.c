@@ -1,5 +1,5 @@
 /*
- * The runtime's plugin loader (c-abi.md §8, daemon-protocol.md §9): lazy loading by class name
+ * The runtime's plugin loader (docs/spec/c-abi.md §8, docs/spec/daemon-protocol.md §9): lazy loading by class name
  * from TT_Init's plugin directory, load reports (tt_private_load_plugin, an internal entry
  * point), JSON-dispatch plugins beside registering ones, the Rust plugin, a failing
  * TT_PluginInit, and the dladdr rule for TT_PluginInit found in a dependency.

@@ -1,5 +1,5 @@
 /*
- * Persistence through the C ABI (c-abi.md §5; persistence.md §4, §5, §7): TT_Serialize,
+ * Persistence through the C ABI (docs/spec/c-abi.md §5; docs/spec/persistence.md §4, §5, §7): TT_Serialize,
  * TT_ValueToJSON of instances, TT_Persist, TT_Load (refresh in place), TT_Deserialize, TT_Close
  * saving modified instances, lookups that load rows, and TT_BashFallback.
  *

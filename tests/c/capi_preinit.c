@@ -1,5 +1,5 @@
 /*
- * c-abi.md §4 rule 6: before TT_Init only TT_RegisterClass, TT_Intern, TT_Make*, TT_ValueAsString,
+ * docs/spec/c-abi.md §4 rule 6: before TT_Init only TT_RegisterClass, TT_Intern, TT_Make*, TT_ValueAsString,
  * TT_ValueAsInt, TT_ValueToJSON, TT_ReleaseValue, TT_Free, TT_GetLastError and TT_SetSessionID
  * work; every other function fails with "runtime not initialized". Also: TT_Close before init is
  * a no-op, TT_Init is idempotent, and after TT_Close the gate closes again until the next TT_Init.

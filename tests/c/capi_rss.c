@@ -1,11 +1,11 @@
 /*
- * Ownership (c-abi.md §7): a loop of N calls of every string-returning function, each result
+ * Ownership (docs/spec/c-abi.md §7): a loop of N calls of every string-returning function, each result
  * released as the rules say, keeps the resident set flat. RSS (/proc/self/statm) is measured
  * after a warm-up of each loop and after the loop; growth must stay below 2 MiB.
  *
  *   capi_rss [N]        (default 1000000)
  *
- * TT_New runs N/10 times: each call writes a SQLite row (persistence.md §7.1), ~40 µs here, so
+ * TT_New runs N/10 times: each call writes a SQLite row (docs/spec/persistence.md §7.1), ~40 µs here, so
  * 10^6 calls would take most of a minute and grow the database file by ~100 MB. Its loop is the
  * one that can legitimately grow the heap a little (SQLite's page cache fills up to its limit).
  */

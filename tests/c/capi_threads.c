@@ -1,10 +1,10 @@
 /*
- * Sends from several threads at once (c-abi.md §9): two threads hammer their own counters
+ * Sends from several threads at once (docs/spec/c-abi.md §9): two threads hammer their own counters
  * (exact counts), a shared counter (no method atomicity: increments may interleave, never
  * crash), blocks and TT_Send by id, while a third thread keeps re-registering an unrelated class
  * (cache invalidation under load) and creating/releasing instances. Then TT_Release of an
  * instance whose method is still running, from another thread and from the method itself: the
- * running call keeps the object alive until it returns (c-abi.md §3.3).
+ * running call keeps the object alive until it returns (docs/spec/c-abi.md §3.3).
  */
 #include <pthread.h>
 #include <stdatomic.h>

@@ -1,5 +1,5 @@
 /*
- * Values (c-abi.md §5.2, §10): constructors, TT_ValueAsString (ttbc.md §14.2 texts),
+ * Values (docs/spec/c-abi.md §5.2, §10): constructors, TT_ValueAsString (docs/spec/ttbc.md §14.2 texts),
  * TT_ValueAsInt (the Atoi rule), TT_ValueToJSON, TT_ReleaseValue/TT_Free, and the typing of
  * values crossing the boundary (canonical integer strings are INT, JSON values are STRING).
  */

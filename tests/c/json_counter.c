@@ -1,5 +1,5 @@
 /*
- * A JSON-dispatch plugin (first style, c-abi.md §8) for the daemon tests: class `Counter`.
+ * A JSON-dispatch plugin (first style, docs/spec/c-abi.md §8) for the daemon tests: class `Counter`.
  *
  *   incrementBy_ N  -> value += N; result = new value; instance = the state with the new value
  *   getValue        -> result = value; instance = the state unchanged

@@ -1,5 +1,5 @@
 /*
- * A registering plugin (c-abi.md §8) for the daemon tests: class `Counter` with ivars
+ * A registering plugin (docs/spec/c-abi.md §8) for the daemon tests: class `Counter` with ivars
  * `value` and `step`, registered from a constructor with a native method table, linked with
  * `-ltrashtalk` so that it has `DT_NEEDED libtrashtalk.so`.
  *

@@ -1,5 +1,5 @@
 /* A plugin without TT_PluginInit, linked against plugin_initdep.so: dlsym on its handle finds
- * the dependency's TT_PluginInit, which the loader must ignore (c-abi.md §8, dladdr rule). */
+ * the dependency's TT_PluginInit, which the loader must ignore (docs/spec/c-abi.md §8, dladdr rule). */
 #include "libtrashtalk.h"
 
 extern int initdep_calls;

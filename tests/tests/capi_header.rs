@@ -1,6 +1,6 @@
 //! `capi/include/libtrashtalk.h` matches the library: the prototypes it declares are exactly the
 //! functions `libtrashtalk.so` exports (`nm -D --defined-only`), the signatures are those of
-//! c-abi.md §3 (checked at compile time by `tests/c/capi_header_check.c`), and the library
+//! docs/spec/c-abi.md §3 (checked at compile time by `tests/c/capi_header_check.c`), and the library
 //! exports nothing else (only `tt_private_*` internals, and no plugin-side names).
 
 mod capi_support;

@@ -83,7 +83,7 @@ fn a_million_calls_of_every_string_returning_function_keep_rss_flat() {
 #[test]
 fn the_chunk_writer_reproduces_the_worked_example() {
     use capi_support::{chunk, hex};
-    // ttbc.md §13.1 `[:x :y | x + y]`
+    // docs/spec/ttbc.md §13.1 `[:x :y | x + y]`
     assert_eq!(
         hex(&chunk(
             &[0x22, 0x00, 0x22, 0x01, 0x50, 0xF0],
@@ -94,7 +94,7 @@ fn the_chunk_writer_reproduces_the_worked_example() {
         )),
         "5454424300010000000000062200220150F000000201780179000000"
     );
-    // ttbc.md §13.3 `[x , '!']`, one capture
+    // docs/spec/ttbc.md §13.3 `[x , '!']`, one capture
     assert_eq!(
         hex(&chunk(
             &[0x30, 0x00, 0x10, 0x00, 0x00, 0x70, 0xF0],

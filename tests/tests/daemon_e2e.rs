@@ -1,5 +1,5 @@
 //! End-to-end tests of the `tt` daemon: the real binary in socket mode and in stdin/stdout mode
-//! (daemon-protocol.md §3–§8, §13).
+//! (docs/spec/daemon-protocol.md §3–§8, §13).
 
 mod daemon_support;
 

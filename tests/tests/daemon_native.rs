@@ -1,6 +1,6 @@
 //! The daemon with a registering (native method-table) plugin: the transient receiver of
-//! daemon-protocol.md §8.3, persistence of created instances (§8.2 step 5), and proof that a
-//! plugin loaded into `tt` shares `tt`'s runtime (c-abi.md §1).
+//! docs/spec/daemon-protocol.md §8.3, persistence of created instances (§8.2 step 5), and proof that a
+//! plugin loaded into `tt` shares `tt`'s runtime (docs/spec/c-abi.md §1).
 //!
 //! The plugin (`tests/c/native_counter.c`) is linked with `-ltrashtalk` against a stub library
 //! that is not on the loader path: it can only load because `tt` itself carries the SONAME

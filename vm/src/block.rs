@@ -1,4 +1,4 @@
-//! Blocks and the process-wide block registry (ttbc.md §7.4, §8, §9).
+//! Blocks and the process-wide block registry (docs/spec/ttbc.md §7.4, §8, §9).
 //!
 //! There is exactly one registry per process, shared by blocks registered from outside and
 //! blocks made by `MAKE_BLOCK`. Ids (`bytecode_block_<n>`) come from one process-wide counter

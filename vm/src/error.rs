@@ -6,9 +6,9 @@ use std::fmt;
 /// What kind of failure an [`Error`] is. The daemon maps [`ErrorKind::NotFound`] to exit 200.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
-    /// Unknown class / method / instance / block (the "not found" family, c-abi.md §4).
+    /// Unknown class / method / instance / block (the "not found" family, docs/spec/c-abi.md §4).
     NotFound,
-    /// A run-time error of a block or method (ttbc.md §7.5).
+    /// A run-time error of a block or method (docs/spec/ttbc.md §7.5).
     Runtime,
     /// A chunk refused by the loader/verifier.
     Bytecode,

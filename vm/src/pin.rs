@@ -2,7 +2,7 @@
 //! read-modify-writes on the call path (deferred release, epoch based).
 //!
 //! The C ABI hands out raw `TTInstance*` / `TTBlock*` handles: pointers to objects owned by the
-//! object space and the block registry. c-abi.md §3.3 (`TT_Release`): handles become invalid
+//! object space and the block registry. docs/spec/c-abi.md §3.3 (`TT_Release`): handles become invalid
 //! when the release returns, but "invocations already running keep the object alive until they
 //! finish". A strong reference taken per call would do that, at the price of two locked
 //! read-modify-writes per call (~7 ns each on the CI machines, more than the rest of a send).

@@ -1,7 +1,7 @@
 //! The runtime: one object space, one dispatch registry, the block registry and the tiers.
 //!
 //! A process normally has exactly one runtime ([`Runtime::global`]); tests may create private
-//! ones with [`Runtime::new`] (the block registry is process-wide either way, ttbc.md §7.4).
+//! ones with [`Runtime::new`] (the block registry is process-wide either way, docs/spec/ttbc.md §7.4).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicUsize, Ordering};
@@ -90,7 +90,7 @@ pub struct Runtime {
 
 static GLOBAL: LazyLock<Runtime> = LazyLock::new(Runtime::new);
 
-/// True when a receiver text names a class (ttbc.md §10.3): starts with `A`–`Z` or contains `::`.
+/// True when a receiver text names a class (docs/spec/ttbc.md §10.3): starts with `A`–`Z` or contains `::`.
 pub fn is_class_name(s: &str) -> bool {
     s.as_bytes().first().is_some_and(|c| c.is_ascii_uppercase()) || s.contains("::")
 }

@@ -1,4 +1,4 @@
-//! Bash bridge tests (daemon-protocol.md §10) against `tests/fixtures/fake_trash.bash`.
+//! Bash bridge tests (docs/spec/daemon-protocol.md §10) against `tests/fixtures/fake_trash.bash`.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -1,4 +1,4 @@
-//! Tests of the Trashtalk → TTBC compiler: the worked examples of ttbc.md §13 byte for byte,
+//! Tests of the Trashtalk → TTBC compiler: the worked examples of docs/spec/ttbc.md §13 byte for byte,
 //! golden disassembly listings for every syntax form, semantic tests (compile → register →
 //! invoke), error positions, and a class-file corpus loaded into a runtime.
 //!
@@ -25,7 +25,7 @@ fn hexs(b: &[u8]) -> String {
     hex::encode_upper(b)
 }
 
-// ----- ttbc.md §13 worked examples ---------------------------------------------------------
+// ----- docs/spec/ttbc.md §13 worked examples ---------------------------------------------------------
 
 #[test]
 fn spec_13_1_add() {
@@ -401,7 +401,6 @@ fn golden_path(name: &str) -> PathBuf {
 
 #[test]
 fn golden_listings() {
-    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     let mut failures = Vec::new();
     for (name, kind, src) in GOLDEN {
         let chunk = compile_kind(kind, src).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -409,24 +408,11 @@ fn golden_listings() {
         load_verified(&bytes).unwrap_or_else(|e| panic!("{name}: verifier: {e}"));
         assert_eq!(load(&bytes).unwrap(), chunk, "{name}: round trip");
         let listing = format!("# source\n{src}\n# listing\n{}", disassemble(&chunk));
-        let path = golden_path(name);
-        if update {
-            std::fs::write(&path, &listing).unwrap();
-            continue;
-        }
-        match std::fs::read_to_string(&path) {
-            Ok(expected) if expected == listing => {}
-            Ok(expected) => failures.push(format!(
-                "{name}: listing differs\n--- expected\n{expected}\n--- got\n{listing}"
-            )),
-            Err(_) => failures.push(format!("{name}: missing {}", path.display())),
+        if let Err(e) = tt_testkit::golden::check(golden_path(name), &listing) {
+            failures.push(format!("{name}: {e}"));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{}\n(run with UPDATE_GOLDEN=1 to rewrite)",
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]

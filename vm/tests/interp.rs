@@ -1,4 +1,4 @@
-//! Interpreter behaviour on the spec's worked examples (ttbc.md §13) and the value,
+//! Interpreter behaviour on the spec's worked examples (docs/spec/ttbc.md §13) and the value,
 //! non-local-return, depth-limit and memory rules.
 
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! Persistence tests (persistence.md): store schema and settings, statements, ids, key/value
+//! Persistence tests (docs/spec/persistence.md): store schema and settings, statements, ids, key/value
 //! rows, coexistence with the `sqlite3` CLI, the instance document and value typing.
 
 use std::io::{BufRead, BufReader, Write};

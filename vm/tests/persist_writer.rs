@@ -1,4 +1,4 @@
-//! The direct document writer and batched saves of live instances (persistence.md §3.4, §4,
+//! The direct document writer and batched saves of live instances (docs/spec/persistence.md §3.4, §4,
 //! §5.1): `document_json_of` is byte-identical to `document_of(..).to_json()`, SQLite's `json()`
 //! is an identity on its output (the reason the runtime may bind its own documents without
 //! `json()`, docs/persistence.md "Decisions"), and `Store::save_instances` writes the same rows

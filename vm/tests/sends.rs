@@ -1,4 +1,4 @@
-//! Send semantics through the runtime (c-abi.md §6, ttbc.md §10): receivers, class-side `new`,
+//! Send semantics through the runtime (docs/spec/c-abi.md §6, docs/spec/ttbc.md §10): receivers, class-side `new`,
 //! `initialize`, unknown selectors, re-entrant native sends, cache invalidation seen by the
 //! interpreter's send sites, reflection and cache statistics.
 

@@ -1,4 +1,4 @@
-//! TTBC v1 loader, serializer, verifier and disassembler against ttbc.md §2–§6 and §13:
+//! TTBC v1 loader, serializer, verifier and disassembler against docs/spec/ttbc.md §2–§6 and §13:
 //! worked examples (byte-exact round trip), the rejected vectors of §13.8, one test per check of
 //! §3.2–§3.4, golden disassembly listings, and property tests (round trip, never panic).
 //!
@@ -732,23 +732,7 @@ fn golden(name: &str, h: &str) {
         .join("tests/golden")
         .join(format!("{name}.txt"));
     let listing = disassemble(&load(&hex(h)).unwrap());
-    if std::env::var("UPDATE_GOLDEN").as_deref() == Ok("1") {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, &listing).unwrap();
-        return;
-    }
-    let want = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (run with UPDATE_GOLDEN=1 to create it)",
-            path.display()
-        )
-    });
-    assert_eq!(
-        listing,
-        want,
-        "{} (UPDATE_GOLDEN=1 rewrites)",
-        path.display()
-    );
+    tt_testkit::golden::assert_golden(path, &listing);
 }
 
 #[test]

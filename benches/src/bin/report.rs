@@ -2,11 +2,11 @@
 //! `benches/run-all.sh` run. See `tt_benches::report`.
 //!
 //! ```text
-//! tt-bench-report [--run-dir DIR] [--out FILE] [--svg FILE] [--reasons FILE]
+//! tt-bench-report [--run-dir DIR] [--out FILE] [--svg FILE] [--reasons FILE] [--history FILE]
 //! ```
 //!
 //! Defaults (relative to the workspace root): `target/bench-report`, `BENCHMARKS.md`,
-//! `docs/bench-plot.svg`, `benches/report/reasons.md`.
+//! `docs/bench-plot.svg`, `benches/report/reasons.md`, `benches/report/history.md`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,6 +23,7 @@ fn main() -> ExitCode {
         out: root.join("BENCHMARKS.md"),
         svg: root.join("docs/bench-plot.svg"),
         reasons: root.join("benches/report/reasons.md"),
+        history: root.join("benches/report/history.md"),
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -31,9 +32,11 @@ fn main() -> ExitCode {
             "--out" => &mut opts.out,
             "--svg" => &mut opts.svg,
             "--reasons" => &mut opts.reasons,
+            "--history" => &mut opts.history,
             "-h" | "--help" => {
                 println!(
-                    "usage: tt-bench-report [--run-dir DIR] [--out FILE] [--svg FILE] [--reasons FILE]"
+                    "usage: tt-bench-report [--run-dir DIR] [--out FILE] [--svg FILE] [--reasons FILE] \
+                     [--history FILE]"
                 );
                 return ExitCode::SUCCESS;
             }

@@ -316,6 +316,16 @@ pub fn render(rep: &Report) -> String {
         let _ = writeln!(o);
     }
 
+    if !rep.history.is_empty() {
+        let _ = writeln!(o, "## Earlier measurements\n");
+        let _ = writeln!(
+            o,
+            "Kept by hand in `benches/report/history.md`: before/after figures of past changes, each \
+             measured when the change was made (not in this run), on the machine and at the commit it \
+             names. The design docs under `docs/` keep the decisions they supported.\n"
+        );
+        let _ = writeln!(o, "{}\n", rep.history);
+    }
     let _ = writeln!(o, "## Plot\n");
     let _ = writeln!(
         o,

@@ -10,9 +10,11 @@
 //!   table, the plot's panels) and evaluates each row;
 //! * [`reasons`] merges the hand-written reasons for missed goals
 //!   (`benches/report/reasons.md`);
+//! * [`history`] copies the hand-kept earlier measurements (`benches/report/history.md`);
 //! * [`markdown`] and [`svg`] write the two files.
 
 pub mod data;
+pub mod history;
 pub mod machine;
 pub mod markdown;
 pub mod reasons;
@@ -40,6 +42,8 @@ pub struct Report {
     pub plot: Vec<PlotGroup>,
     /// Reasons for missed goals.
     pub reasons: Reasons,
+    /// The earlier measurements' sections, ready to print (empty: none).
+    pub history: String,
     /// `QUICK=1` run.
     pub quick: bool,
     /// When the run finished (UTC text).
@@ -82,6 +86,8 @@ pub struct Options {
     pub svg: PathBuf,
     /// The reasons file (`benches/report/reasons.md`); a missing file means no reasons.
     pub reasons: PathBuf,
+    /// The earlier measurements (`benches/report/history.md`); a missing file means none.
+    pub history: PathBuf,
 }
 
 /// What [`generate`] wrote, for the script's summary line.
@@ -133,6 +139,9 @@ pub fn generate(opts: &Options) -> std::io::Result<Summary> {
     let reasons = std::fs::read_to_string(&opts.reasons)
         .map(|t| Reasons::parse(&t))
         .unwrap_or_default();
+    let history = std::fs::read_to_string(&opts.history)
+        .map(|t| history::sections(&t))
+        .unwrap_or_default();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -156,6 +165,7 @@ pub fn generate(opts: &Options) -> std::io::Result<Summary> {
         plan: rows::plan_rows(),
         plot: rows::plot_groups(),
         reasons,
+        history,
         quick,
         date: machine::utc_text(finished),
         duration,
@@ -244,11 +254,17 @@ mod tests {
             "## capi.send_direct\nActivation overhead.\n",
         )
         .unwrap();
+        std::fs::write(
+            dir.join("history.md"),
+            "# Earlier\nintro\n\n## Old change\n1 → 2 ns\n",
+        )
+        .unwrap();
         let opts = Options {
             run_dir: dir.join("run"),
             out: dir.join("B.md"),
             svg: dir.join("docs/plot.svg"),
             reasons: dir.join("reasons.md"),
+            history: dir.join("history.md"),
         };
         let sum = generate(&opts).unwrap();
         assert_eq!(sum.missed, vec![("capi.send_direct".to_string(), true)]);
@@ -258,6 +274,8 @@ mod tests {
         assert!(md.contains("6.00×"), "{md}");
         assert!(md.contains("luajit not installed"), "{md}");
         assert!(md.contains("(docs/plot.svg)"), "{md}");
+        assert!(md.contains("## Earlier measurements"), "{md}");
+        assert!(md.contains("### Old change\n1 → 2 ns"), "{md}");
         let svg = std::fs::read_to_string(&opts.svg).unwrap();
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
         assert!(svg.contains("TT_SendDirect"));

@@ -14,7 +14,7 @@ pub enum Src {
     Crit(&'static str),
     /// A `peer` line id, ns per iteration.
     Peer(&'static str),
-    /// Another figure divided by the TTBC opcodes one iteration of the ttbc.md §13.2 summing
+    /// Another figure divided by the TTBC opcodes one iteration of the docs/spec/ttbc.md §13.2 summing
     /// loop executes (counted from the chunk's listing).
     PerSumOp(Box<Src>),
     /// `size_of::<tt_vm::Value>()`, bytes.
@@ -235,7 +235,7 @@ pub fn sections(sum_ops: usize) -> Vec<Section> {
         Section {
             title: "Values and the interpreter (issue #2)",
             note: format!(
-                "The interpreter (`TierMode::Never`) on the ttbc.md §13.2 summing loop \
+                "The interpreter (`TierMode::Never`) on the docs/spec/ttbc.md §13.2 summing loop \
                  ({sum_ops} TTBC opcodes per iteration) and on trivial blocks. Lua figures are \
                  `benches/peers/sum.lua` run by `lua5.4` in the same run."
             ),

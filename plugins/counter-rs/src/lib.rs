@@ -5,7 +5,7 @@
 //! them to the runtime already in the process (the `tt` daemon, a C host linked with
 //! `-ltrashtalk`, or `libtrashtalk.so` loaded with `RTLD_GLOBAL`). It does not depend on the
 //! `trashtalk` crate: linking that would embed a second runtime. The few ABI types it needs are
-//! re-declared with the layouts of c-abi.md §2.1.
+//! re-declared with the layouts of docs/spec/c-abi.md §2.1.
 //!
 //! Class `Counter`, ivars `value` (index 0) and `step` (index 1): `initialize`, `increment`,
 //! `getValue`, `setValue:`, `incrementBy:`, `reset`, and class-side `description`.

@@ -1,5 +1,5 @@
 /*
- * Counter — a registering plugin in C (c-abi.md §8).
+ * Counter — a registering plugin in C (docs/spec/c-abi.md §8).
  *
  * Class Counter, ivars value (index 0) and step (index 1):
  *   initialize        value := 0, step := 1 (sent by TT_New / Counter new)

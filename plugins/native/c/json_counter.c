@@ -1,5 +1,5 @@
 /*
- * JsonCounter — an old-style JSON-dispatch plugin (c-abi.md §8, daemon-protocol.md §9.2).
+ * JsonCounter — an old-style JSON-dispatch plugin (docs/spec/c-abi.md §8, docs/spec/daemon-protocol.md §9.2).
  *
  * Exports GetClassName() and JsonCounter_Dispatch(instanceJSON, selector, argsJSON); it does not
  * link or call the runtime. Selectors: increment, getValue, setValue_ <n>; others answer 200.

@@ -194,7 +194,7 @@ pub fn assert_ok(stdout: &str) -> usize {
         .expect("check count")
 }
 
-/// Serializes a TTBC chunk (ttbc.md §2.1) without debug data.
+/// Serializes a TTBC chunk (docs/spec/ttbc.md §2.1) without debug data.
 pub fn chunk(
     code: &[u8],
     consts: &[&[u8]],

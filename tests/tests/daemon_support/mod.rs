@@ -293,7 +293,7 @@ pub enum Expect {
     ErrorPrefix(&'static str),
 }
 
-/// The 26 requests of daemon-protocol.md §13, in order.
+/// The 26 requests of docs/spec/daemon-protocol.md §13, in order.
 pub const VECTORS: &[(&str, Expect)] = &[
     (
         r#"{"class":"","selector":"ping","args":[]}"#,

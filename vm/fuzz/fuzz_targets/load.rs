@@ -1,6 +1,6 @@
 //! Fuzz target: arbitrary bytes through the TTBC loader, verifier and disassembler.
 //!
-//! None of them may panic on any input (ttbc.md §7.5); a loaded chunk must re-serialize to
+//! None of them may panic on any input (docs/spec/ttbc.md §7.5); a loaded chunk must re-serialize to
 //! exactly the bytes it was loaded from (§2.5).
 #![no_main]
 

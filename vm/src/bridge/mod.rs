@@ -1,4 +1,4 @@
-//! The Bash bridge (daemon-protocol.md §10, c-abi.md §5 `TT_BashFallback`): runs
+//! The Bash bridge (docs/spec/daemon-protocol.md §10, docs/spec/c-abi.md §5 `TT_BashFallback`): runs
 //! `@ <receiver> <selector> <args…>` in a persistent `bash` child that has sourced the Bash
 //! runtime (`$TRASHTALK_ROOT/lib/trash.bash`).
 //!

@@ -1,4 +1,4 @@
-//! Code generation: AST → TTBC chunks (ttbc.md §4–§11).
+//! Code generation: AST → TTBC chunks (docs/spec/ttbc.md §4–§11).
 //!
 //! One [`ChunkState`] per block being compiled; `chunks[0]` is the top-level block or method.
 //! Block literals that are not inlined become nested chunks (serialized into a constant of
@@ -83,7 +83,7 @@ const INTRINSICS: &[&str] = &[
 /// Trashtalk constructs with no TTBC equivalent, rejected on any receiver.
 const NO_EQUIVALENT: &[&str] = &["ifFailed:", "linesDo:", "caseOf:", "caseOf:otherwise:"];
 
-/// The bash-normalized form of a selector (`at:put:` → `at_put_`, ttbc.md §10.1).
+/// The bash-normalized form of a selector (`at:put:` → `at_put_`, docs/spec/ttbc.md §10.1).
 pub fn normalize_selector(sel: &str) -> String {
     sel.replace(':', "_")
 }
@@ -133,7 +133,7 @@ fn json_ops(sel: &str) -> Option<&'static [Op]> {
     })
 }
 
-/// Selectors compiled to `INVOKE_BLOCK n` / `BLOCK_VALUE` (ttbc.md §9.3, example §13.6).
+/// Selectors compiled to `INVOKE_BLOCK n` / `BLOCK_VALUE` (docs/spec/ttbc.md §9.3, example §13.6).
 fn is_block_invocation(sel: &str) -> bool {
     matches!(
         sel,
@@ -351,14 +351,14 @@ impl<'a> Codegen<'a> {
         Ok(())
     }
 
-    /// `self` as a plain value: `CONST "self"` (ttbc.md §6.8). In a method that string would
+    /// `self` as a plain value: `CONST "self"` (docs/spec/ttbc.md §6.8). In a method that string would
     /// stand in for the receiver, which TTBC cannot push, so it is rejected there.
     fn self_value(&mut self, pos: Pos) -> Result<(), CompileError> {
         if self.ctx.method {
             return Err(CompileError::unsupported(
                 pos,
                 "'self' used as a value: TTBC has no instruction that pushes the receiver \
-                 (CONST \"self\" is the literal string, ttbc.md §6.8)",
+                 (CONST \"self\" is the literal string, docs/spec/ttbc.md §6.8)",
             ));
         }
         self.cur().emit_const_text("self", pos)
@@ -486,7 +486,7 @@ impl<'a> Codegen<'a> {
                 pos,
                 format!(
                     "assignment to captured variable '{name}' inside a block: TTBC capture \
-                     cells are copies (ttbc.md §8), the outer variable would not change"
+                     cells are copies (docs/spec/ttbc.md §8), the outer variable would not change"
                 ),
             )),
             Some(Place::Ivar(n)) => {

@@ -201,7 +201,7 @@ impl Codegen<'_> {
         Ok(true)
     }
 
-    /// Shape (value): `cond JUMP_FALSE L1; then; JUMP L2; L1: else; L2:` (ttbc.md §13.4).
+    /// Shape (value): `cond JUMP_FALSE L1; then; JUMP L2; L1: else; L2:` (docs/spec/ttbc.md §13.4).
     fn inline_if(
         &mut self,
         then_b: Option<&BlockNode>,
@@ -241,7 +241,7 @@ impl Codegen<'_> {
 
     /// `ifNil:` / `ifNotNil:` (optionally binding the subject) / both. The subject is stored
     /// into the binding variable before the test, so no `DUP` follows the popping
-    /// `JUMP_NIL` (the original's underflow, ttbc.md §3.4 note).
+    /// `JUMP_NIL` (the original's underflow, docs/spec/ttbc.md §3.4 note).
     fn inline_if_nil(
         &mut self,
         nil_b: Option<&BlockNode>,

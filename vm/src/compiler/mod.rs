@@ -9,7 +9,7 @@
 //!   compiler cannot translate faithfully becomes a Bash fallback with the reason recorded.
 //!
 //! The grammar, the code shapes and what is rejected (and why) are documented in
-//! `docs/compiler.md`. Code shapes follow the worked examples of ttbc.md §13 byte for byte.
+//! `docs/compiler.md`. Code shapes follow the worked examples of docs/spec/ttbc.md §13 byte for byte.
 
 pub mod ast;
 mod class_file;

@@ -172,7 +172,7 @@ impl ChunkState {
         self.vars[var].captured.push(Event { pos, loops });
     }
 
-    /// Capture cells are copies (ttbc.md §8): a variable copied into a block must not change
+    /// Capture cells are copies (docs/spec/ttbc.md §8): a variable copied into a block must not change
     /// afterwards, or the block would see a stale value. Rejects assignments textually after
     /// a capture, and assignments sharing an inlined loop with a capture when the variable
     /// is declared outside that loop (the next iteration would change it).
@@ -190,7 +190,7 @@ impl ChunkState {
                             a.pos,
                             format!(
                                 "assignment to captured variable '{}': the block at {} holds a \
-                                 copy (TTBC captures by value, ttbc.md §8) and would not see it",
+                                 copy (TTBC captures by value, docs/spec/ttbc.md §8) and would not see it",
                                 v.name, c.pos
                             ),
                         ));

@@ -1,5 +1,5 @@
 //! The interpreter loop and everything an activation does: sends, block invocation,
-//! non-local return (ttbc.md §11) and the depth limit (§7.1).
+//! non-local return (docs/spec/ttbc.md §11) and the depth limit (§7.1).
 
 use std::cell::Cell as StdCell;
 use std::sync::Arc;
@@ -19,7 +19,7 @@ use crate::ttbc::CaptureSource;
 use crate::value::ops::{self, truthy};
 use crate::value::{Value, ValueRef};
 
-/// Default limit of nested activations (ttbc.md §7.1).
+/// Default limit of nested activations (docs/spec/ttbc.md §7.1).
 pub const DEFAULT_DEPTH_LIMIT: usize = 1000;
 
 /// Arguments of one call, inline for the common small counts.
@@ -172,7 +172,7 @@ pub(crate) struct Run<'rt> {
 }
 
 /// Frame id of a run's entry activation (frame ids count from 1 in each run): where a
-/// non-local return whose home is gone ends up (ttbc.md §11).
+/// non-local return whose home is gone ends up (docs/spec/ttbc.md §11).
 const ENTRY_FRAME: u64 = 1;
 
 /// [`Run::level`] of a detached run (no thread-local state to restore).
@@ -450,7 +450,7 @@ impl<'rt> Run<'rt> {
     }
 
     /// Where a non-local return from frame `uid` with home `h` goes: the home if it is live
-    /// in this run, else the entry activation (ttbc.md §11).
+    /// in this run, else the entry activation (docs/spec/ttbc.md §11).
     pub(crate) fn return_target(&self, h: Home, uid: u64) -> u64 {
         if h.run == self.id && (h.frame == uid || self.homes.contains(&h.frame)) {
             h.frame
@@ -885,7 +885,7 @@ impl<'rt> Run<'rt> {
         Arc::new(Block::new(code, cells, f.this.cloned(), Some(f.home)))
     }
 
-    /// INVOKE_BLOCK / BLOCK_VALUE on any value (ttbc.md §9.3).
+    /// INVOKE_BLOCK / BLOCK_VALUE on any value (docs/spec/ttbc.md §9.3).
     pub(crate) fn invoke_value(
         &mut self,
         b: &Value,
@@ -931,7 +931,7 @@ impl<'rt> Run<'rt> {
         self.send(recv, &site, args, caller_self)
     }
 
-    /// SEND: classify the receiver (ttbc.md §10.3) and dispatch through the site's cache.
+    /// SEND: classify the receiver (docs/spec/ttbc.md §10.3) and dispatch through the site's cache.
     pub(crate) fn send(
         &mut self,
         recv: &Value,

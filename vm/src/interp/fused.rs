@@ -705,7 +705,7 @@ mod tests {
 
     #[test]
     fn sum_loop_fuses_to_two_dispatches_per_iteration() {
-        // ttbc.md §13.2 decoded.
+        // docs/spec/ttbc.md §13.2 decoded.
         let mut ins = vec![
             Ins::Zero,
             Ins::StoreLocal(0),

@@ -1,4 +1,4 @@
-//! The JSON array/object opcodes (ttbc.md §12): a real JSON model, top level only.
+//! The JSON array/object opcodes (docs/spec/ttbc.md §12): a real JSON model, top level only.
 
 use std::sync::Arc;
 

@@ -123,7 +123,7 @@ mod tests {
             b: Opnd::Imm(1),
         };
         assert_eq!(add.eval(&[Value::int(41)], &[]).as_int(), Some(42));
-        // Strings that are canonical integers are integers (ttbc.md value semantics).
+        // Strings that are canonical integers are integers (docs/spec/ttbc.md value semantics).
         let s = add.eval(&[Value::string("41")], &[]);
         assert_eq!(s.as_int(), Some(42));
         // Beyond the inline payload: the general path.

@@ -1,4 +1,4 @@
-//! Instance ids: `<lowercase class, :: → _>_<uuid v4>` (persistence.md §8).
+//! Instance ids: `<lowercase class, :: → _>_<uuid v4>` (docs/spec/persistence.md §8).
 
 /// The id prefix of a class: `::` → `_`, ASCII lower-cased (`MyApp::Counter` → `myapp_counter`).
 pub fn id_prefix(class: &str) -> String {

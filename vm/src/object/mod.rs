@@ -6,7 +6,7 @@
 //!   never block each other; creation and release take exclusive access briefly.
 //! * Each [`Instance`] has its own `RwLock` around its variables. A single ivar get or set is
 //!   atomic; there is no method-level atomicity (concurrent sends to one instance interleave at
-//!   ivar-access granularity, c-abi.md §9). No lock is held while user code runs.
+//!   ivar-access granularity, docs/spec/c-abi.md §9). No lock is held while user code runs.
 //! * A released instance stays valid memory for every value still referring to it (values hold
 //!   an `Arc`), but every access through it fails with `instance not found: <id>`.
 

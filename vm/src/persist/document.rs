@@ -1,4 +1,4 @@
-//! The instance JSON document (persistence.md §4).
+//! The instance JSON document (docs/spec/persistence.md §4).
 //!
 //! ```json
 //! {"class":"Counter","created_at":"1700000000","_vars":["value","step"],"value":0,"step":1}

@@ -1,4 +1,4 @@
-//! Persistence: the SQLite store shared with the Bash runtime (persistence.md).
+//! Persistence: the SQLite store shared with the Bash runtime (docs/spec/persistence.md).
 //!
 //! * [`store`]: the database file — location (§2), schema and connection settings (§3), the
 //!   statements of §3.4, id checks (§8) and the key/value-row guard (§9).

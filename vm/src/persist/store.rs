@@ -1,4 +1,4 @@
-//! The SQLite store (persistence.md §2, §3, §8, §9).
+//! The SQLite store (docs/spec/persistence.md §2, §3, §8, §9).
 //!
 //! One [`Store`] owns one connection behind a mutex; every operation is a short autocommit
 //! statement (or one `BEGIN IMMEDIATE` transaction for [`Store::save_batch`] and

@@ -1,4 +1,4 @@
-//! Value typing between runtime values and JSON (persistence.md §5).
+//! Value typing between runtime values and JSON (docs/spec/persistence.md §5).
 //!
 //! * [`value_to_json`] (§5.1) is used when persisting, by `TT_Serialize` and for the daemon's
 //!   `instance` reply.
@@ -30,7 +30,7 @@ pub fn value_to_json(v: &Value) -> Json {
     }
 }
 
-/// A float as JSON: finite → a number whose text reads back as a float (ttbc.md §14.2 text with
+/// A float as JSON: finite → a number whose text reads back as a float (docs/spec/ttbc.md §14.2 text with
 /// `.0` appended when it has no `.`); NaN/±∞ → the strings `NaN`, `+Inf`, `-Inf`.
 pub fn float_to_json(f: f64) -> Json {
     let mut text = float_text(f);

@@ -1,5 +1,5 @@
 //! The direct document writer: the §4 compact text of a live instance, written straight into a
-//! `String` (persistence.md §4, §5.1).
+//! `String` (docs/spec/persistence.md §4, §5.1).
 //!
 //! [`document_json_of`] produces exactly the text of
 //! [`document_of(inst)?.to_json()`](super::document_of) — same key order, same duplicate and
@@ -155,7 +155,7 @@ fn write_value(out: &mut String, v: &Value) -> usize {
     0
 }
 
-/// A finite float as a number whose text reads back as a float (ttbc.md §14.2 text, `.0`
+/// A finite float as a number whose text reads back as a float (docs/spec/ttbc.md §14.2 text, `.0`
 /// appended without a `.`); NaN/±∞ as the strings `NaN`, `+Inf`, `-Inf`.
 fn write_float(out: &mut String, f: f64) {
     if !f.is_finite() {

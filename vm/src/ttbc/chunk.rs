@@ -1,4 +1,4 @@
-//! The in-memory form of one TTBC v1 chunk (ttbc.md §2), exactly as serialized.
+//! The in-memory form of one TTBC v1 chunk (docs/spec/ttbc.md §2), exactly as serialized.
 //!
 //! A [`Chunk`] holds every field of the byte layout, including the raw `flags` word, so that
 //! loading and re-serializing reproduces the input bytes exactly (§2.5). Semantic checks live in

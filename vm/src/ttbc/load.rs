@@ -1,4 +1,4 @@
-//! The TTBC v1 structural loader (ttbc.md §2, §3.2).
+//! The TTBC v1 structural loader (docs/spec/ttbc.md §2, §3.2).
 //!
 //! [`load`] reads the fields of §2.1 in order and applies the structural checks of §3.2 in
 //! reading order, reporting the first failure as `<reason> at byte <n>`, where `<n>` is the

@@ -1,4 +1,4 @@
-//! TTBC v1: chunk model, loader, serializer, verifier and disassembler (ttbc.md §2–§5).
+//! TTBC v1: chunk model, loader, serializer, verifier and disassembler (docs/spec/ttbc.md §2–§5).
 //!
 //! The bytes are the contract; everything here either reads them exactly, writes them exactly,
 //! or refuses them with the spec's message before anything runs.

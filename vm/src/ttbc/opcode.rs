@@ -1,4 +1,4 @@
-//! The TTBC v1 instruction table (ttbc.md §4), declared once in `ttbc_ops!`, and everything
+//! The TTBC v1 instruction table (docs/spec/ttbc.md §4), declared once in `ttbc_ops!`, and everything
 //! derived from it: the [`Op`] enum, [`ALL_OPS`], names, operand kinds and widths, stack
 //! effects and the per-instruction [`flags`].
 //!
@@ -46,7 +46,7 @@
 //!    (`vm/src/interp/mod.rs`; the test `every_opcode_decodes_and_maps_back` checks the pair),
 //!    and its semantics in the interpreter loop (`interp/exec.rs`) and, if compiled code
 //!    delegates it, in `Run::jit_op` (`interp/native.rs`).
-//! 3. Document it in the spec (`ttbc.md` §4) and add a verifier or interpreter test.
+//! 3. Document it in the spec (`docs/spec/ttbc.md` §4) and add a verifier or interpreter test.
 //!
 //! Nothing else states what an instruction pops and pushes: derive it from here.
 
@@ -142,7 +142,7 @@ pub mod flags {
     /// Reads or writes the activation's environment beyond its registers and operand stack
     /// (the receiver's instance variables, the block's captures).
     pub const ENV: u8 = 1 << 3;
-    /// A JSON container instruction (ttbc.md §12).
+    /// A JSON container instruction (docs/spec/ttbc.md §12).
     pub const JSON: u8 = 1 << 4;
     /// A value operation with a small-integer fast path (arithmetic, comparison).
     pub const INT: u8 = 1 << 5;

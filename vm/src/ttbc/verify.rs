@@ -1,4 +1,4 @@
-//! The TTBC v1 verifier (ttbc.md §3.3–§3.4) and the typed error of the whole loading path (§3.1).
+//! The TTBC v1 verifier (docs/spec/ttbc.md §3.3–§3.4) and the typed error of the whole loading path (§3.1).
 //!
 //! [`verify`] runs, on a structurally loaded [`Chunk`]:
 //! 1. the linear code pass of §3.3 (opcodes, operand widths, jump targets, every index, UTF-8 of
@@ -294,7 +294,7 @@ impl TtbcError {
     }
 }
 
-/// A chunk that passed every check of ttbc.md §3, with its verified nested chunks.
+/// A chunk that passed every check of docs/spec/ttbc.md §3, with its verified nested chunks.
 #[derive(Debug)]
 pub struct Verified {
     /// The chunk.

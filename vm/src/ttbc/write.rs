@@ -1,4 +1,4 @@
-//! The TTBC v1 serializer (ttbc.md §2.5).
+//! The TTBC v1 serializer (docs/spec/ttbc.md §2.5).
 //!
 //! [`serialize`] writes a [`Chunk`] field for field with its flags word as given, so a loaded
 //! chunk re-serializes byte-exactly (and tests can emit deliberately inconsistent flags).

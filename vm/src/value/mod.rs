@@ -1,4 +1,4 @@
-//! Runtime values (ttbc.md §14): the NaN-boxed [`Value`], its text form and its semantics.
+//! Runtime values (docs/spec/ttbc.md §14): the NaN-boxed [`Value`], its text form and its semantics.
 //!
 //! * [`boxing`] holds the representation (and all of its `unsafe`).
 //! * [`text`] holds `text(v)`, the Atoi rule and the canonical-integer test.

@@ -1,4 +1,4 @@
-//! Arithmetic, comparison and truthiness (ttbc.md §14.4–§14.6), shared by every tier.
+//! Arithmetic, comparison and truthiness (docs/spec/ttbc.md §14.4–§14.6), shared by every tier.
 
 use super::{Value, ValueRef, atoi};
 

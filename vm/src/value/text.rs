@@ -1,4 +1,4 @@
-//! Text conversions (ttbc.md §14.2, §14.3, §12.3).
+//! Text conversions (docs/spec/ttbc.md §14.2, §14.3, §12.3).
 
 /// Parses a canonical decimal integer (§14.1 rule 2): `0`, or an optional `-` followed by a
 /// digit `1`–`9` and further digits, in i64 range. No `+`, no leading zeros, not `-0`.

@@ -26,7 +26,7 @@ const SUM: &str =
     "[:n | | i sum | i := 0. sum := 0. [i < n] whileTrue: [sum := sum + i. i := i + 1]. sum]";
 const YES_NO: &str = "[:a | (a == 'yes') ifTrue: ['Y'] ifFalse: ['N']]";
 
-/// The sources of ttbc.md §13, run.
+/// The sources of docs/spec/ttbc.md §13, run.
 pub const WORKED_EXAMPLES: &[Case] = &[
     ("[:x :y | x + y]", &["10", "32"], "42"),
     ("[:x :y | x + y]", &["7"], "7"),

@@ -1,0 +1,7 @@
+//! `tt-testkit`: helpers shared by the tests of every crate in the workspace (a dev-dependency
+//! only; never shipped).
+//!
+//! * [`skip`]: a test that cannot run here (a missing tool, a privilege it needs) says so in the
+//!   test output and in the CI skip log instead of passing silently.
+
+pub mod skip;

@@ -42,6 +42,7 @@ mod version;
 pub use error::{CapiError, CapiResult};
 pub use plugin::{PluginDir, PluginError, PluginReport, load_plugin};
 pub use types::*;
+pub use version::{TT_Version, TT_VersionNumber};
 
 /// `char* TT_GetLastError()`: a fresh copy of the calling thread's last error (caller frees);
 /// NULL if no call on this thread has failed yet.

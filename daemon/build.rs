@@ -3,9 +3,11 @@
 //! * the `TT_*` (and `tt_private_*`) functions of the statically linked `trashtalk` crate are
 //!   exported from the executable (`--dynamic-list`), so a plugin's references to them bind to
 //!   the runtime inside `tt`;
-//! * the executable carries the SONAME `libtrashtalk.so`, so a plugin linked with `-ltrashtalk`
-//!   (`DT_NEEDED libtrashtalk.so`) is satisfied by the already-loaded `tt` instead of loading a
-//!   second copy of the library (glibc matches `DT_NEEDED` against loaded objects' SONAMEs).
+//! * the executable carries the library's SONAME, `libtrashtalk.so.<major>` (the workspace
+//!   version's major, as in `capi/build.rs`), so a plugin linked with `-ltrashtalk`
+//!   (`DT_NEEDED libtrashtalk.so.<major>`) is satisfied by the already-loaded `tt` instead of
+//!   loading a second copy of the library (glibc matches `DT_NEEDED` against loaded objects'
+//!   SONAMEs).
 //!
 //! See `docs/daemon.md`.
 
@@ -23,5 +25,7 @@ fn main() {
         "cargo:rustc-link-arg-bins=-Wl,--dynamic-list={}",
         list.display()
     );
-    println!("cargo:rustc-link-arg-bins=-Wl,-soname,libtrashtalk.so");
+    // `tt` and `trashtalk` share the workspace version, so this is the library's SONAME.
+    let major = std::env::var("CARGO_PKG_VERSION_MAJOR").expect("CARGO_PKG_VERSION_MAJOR");
+    println!("cargo:rustc-link-arg-bins=-Wl,-soname,libtrashtalk.so.{major}");
 }

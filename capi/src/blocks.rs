@@ -21,9 +21,9 @@ use crate::types::*;
 /// holds `numCaptures` pointers, each NULL or pointing to a value following the input rules.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn TT_RegisterBlock(
-    bytecode_data: *mut u8,
+    bytecode_data: *const u8,
     bytecode_len: usize,
-    captures: *mut *mut TTValue,
+    captures: *const *mut TTValue,
     num_captures: c_int,
 ) -> *mut c_char {
     guard(|| {
@@ -58,7 +58,7 @@ pub unsafe extern "C" fn TT_RegisterBlock(
 /// # Safety
 /// `block_id` is NULL or a NUL-terminated string.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn TT_LookupBlock(block_id: *mut c_char) -> *mut TTBlock {
+pub unsafe extern "C" fn TT_LookupBlock(block_id: *const c_char) -> *mut TTBlock {
     guard(|| {
         require_init()?;
         // SAFETY: NULL or NUL-terminated per the contract.
@@ -74,8 +74,8 @@ pub unsafe extern "C" fn TT_LookupBlock(block_id: *mut c_char) -> *mut TTBlock {
 /// `block_id` is NULL or NUL-terminated; `args` is NULL or holds `numArgs` values.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn TT_InvokeBlock(
-    block_id: *mut c_char,
-    args: *mut TTValue,
+    block_id: *const c_char,
+    args: *const TTValue,
     num_args: c_int,
 ) -> TTValue {
     guard(|| {
@@ -95,7 +95,7 @@ pub unsafe extern "C" fn TT_InvokeBlock(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn TT_InvokeBlockDirect(
     block: *mut TTBlock,
-    args: *mut TTValue,
+    args: *const TTValue,
     num_args: c_int,
 ) -> TTValue {
     guard(|| {

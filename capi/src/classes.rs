@@ -339,11 +339,11 @@ pub fn register_class(
 /// pointers; `methods` is NULL or points to a valid table whose arrays hold the given counts.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn TT_RegisterClass(
-    class_name: *mut c_char,
-    superclass: *mut c_char,
-    instance_vars: *mut *mut c_char,
+    class_name: *const c_char,
+    superclass: *const c_char,
+    instance_vars: *const *mut c_char,
     num_vars: c_int,
-    methods: *mut TTMethodTable,
+    methods: *const TTMethodTable,
 ) {
     guard(|| {
         // SAFETY: NULL or NUL-terminated per the contract.

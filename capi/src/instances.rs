@@ -126,7 +126,7 @@ pub fn set_by_name(rt: &Runtime, inst: &Instance, name: &str, v: Value) -> CapiR
 /// # Safety
 /// `class_name` is NULL or a NUL-terminated string.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn TT_New(class_name: *mut c_char) -> *mut c_char {
+pub unsafe extern "C" fn TT_New(class_name: *const c_char) -> *mut c_char {
     guard(|| {
         let rt = require_init()?;
         // SAFETY: NULL or NUL-terminated per the contract.
@@ -142,7 +142,7 @@ pub unsafe extern "C" fn TT_New(class_name: *mut c_char) -> *mut c_char {
 /// # Safety
 /// `instance_id` is NULL or a NUL-terminated string.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn TT_Lookup(instance_id: *mut c_char) -> *mut TTInstance {
+pub unsafe extern "C" fn TT_Lookup(instance_id: *const c_char) -> *mut TTInstance {
     guard(|| {
         let rt = require_init()?;
         // SAFETY: NULL or NUL-terminated per the contract.
@@ -161,7 +161,7 @@ pub unsafe extern "C" fn TT_Lookup(instance_id: *mut c_char) -> *mut TTInstance 
 /// # Safety
 /// `inst` is NULL or a valid handle; `name` is NULL or NUL-terminated.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn TT_GetIVar(inst: *mut TTInstance, name: *mut c_char) -> TTValue {
+pub unsafe extern "C" fn TT_GetIVar(inst: *mut TTInstance, name: *const c_char) -> TTValue {
     guard_with(
         |_| TTValue::NIL,
         || {
@@ -181,7 +181,7 @@ pub unsafe extern "C" fn TT_GetIVar(inst: *mut TTInstance, name: *mut c_char) ->
 /// `inst` is NULL or a valid handle; `name` is NULL or NUL-terminated; `val` follows the
 /// `TTValue` input rules.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn TT_SetIVar(inst: *mut TTInstance, name: *mut c_char, val: TTValue) {
+pub unsafe extern "C" fn TT_SetIVar(inst: *mut TTInstance, name: *const c_char, val: TTValue) {
     guard(|| {
         let rt = require_init()?;
         // SAFETY: NULL or a valid handle per the contract.

@@ -1,6 +1,6 @@
 //! `libtrashtalk`: the C ABI of the Trashtalk runtime (`docs/spec/c-abi.md`).
 //!
-//! This crate builds `libtrashtalk.so` (a `cdylib`, SONAME `libtrashtalk.so`) and an `rlib` for
+//! This crate builds `libtrashtalk.so` (a `cdylib`, SONAME `libtrashtalk.so.<major>`) and an `rlib` for
 //! Rust hosts. The header is `include/libtrashtalk.h`. Every exported function runs its body in
 //! [`error::guard`]: no panic crosses the ABI, failures are reported through the return value
 //! and the calling thread's last error.
@@ -16,6 +16,7 @@
 //! | [`persist`] | `TT_Persist`, `TT_Load`, `TT_Serialize`, `TT_Deserialize`, `TT_BashFallback` |
 //! | [`reflect`] | `TT_Classes`, `TT_Methods`, `TT_IVars`, `TT_Superclass`, `TT_ClassOf`, `TT_RespondsTo`, `TT_Stats` |
 //! | [`error`] | `TT_GetLastError` |
+//! | `version` | `TT_Version`, `TT_VersionNumber` |
 //! | [`plugin`] | the loader ([`plugin::load_plugin`], [`plugin::PluginDir`]) and `tt_private_load_plugin` |
 //!
 //! Handles (`TTInstance*`, `TTBlock*`) are the addresses of the vm objects; see [`convert`] and
@@ -36,10 +37,12 @@ pub mod send_cache;
 pub mod sends;
 pub mod types;
 pub mod values;
+mod version;
 
 pub use error::{CapiError, CapiResult};
 pub use plugin::{PluginDir, PluginError, PluginReport, load_plugin};
 pub use types::*;
+pub use version::{TT_Version, TT_VersionNumber};
 
 /// `char* TT_GetLastError()`: a fresh copy of the calling thread's last error (caller frees);
 /// NULL if no call on this thread has failed yet.
@@ -76,46 +79,47 @@ mod signature_tests {
 
     #[test]
     fn exports_have_the_spec_signatures() {
-        let _: [usize; 48] = [
-            TT_Init as unsafe extern "C" fn(S, S) -> c_int as usize,
+        let _: [usize; 50] = [
+            TT_Init as unsafe extern "C" fn(CS, CS) -> c_int as usize,
             TT_Close as unsafe extern "C" fn() as usize,
-            TT_RegisterClass as unsafe extern "C" fn(S, S, *mut S, c_int, *mut TTMethodTable)
+            TT_RegisterClass as unsafe extern "C" fn(CS, CS, *const S, c_int, *const TTMethodTable)
                 as usize,
-            TT_New as unsafe extern "C" fn(S) -> S as usize,
-            TT_Lookup as unsafe extern "C" fn(S) -> I as usize,
-            TT_GetIVar as unsafe extern "C" fn(I, S) -> V as usize,
-            TT_SetIVar as unsafe extern "C" fn(I, S, V) as usize,
+            TT_New as unsafe extern "C" fn(CS) -> S as usize,
+            TT_Lookup as unsafe extern "C" fn(CS) -> I as usize,
+            TT_GetIVar as unsafe extern "C" fn(I, CS) -> V as usize,
+            TT_SetIVar as unsafe extern "C" fn(I, CS, V) as usize,
             TT_GetIVarByIndex as unsafe extern "C" fn(I, c_int) -> V as usize,
             TT_SetIVarByIndex as unsafe extern "C" fn(I, c_int, V) as usize,
-            TT_Send as unsafe extern "C" fn(S, S, *mut V, c_int) -> V as usize,
-            TT_SendDirect as unsafe extern "C" fn(I, S, *mut V, c_int) -> V as usize,
-            TT_RegisterBlock as unsafe extern "C" fn(*mut u8, usize, *mut *mut V, c_int) -> S
+            TT_Send as unsafe extern "C" fn(CS, CS, *const V, c_int) -> V as usize,
+            TT_SendDirect as unsafe extern "C" fn(I, CS, *const V, c_int) -> V as usize,
+            TT_RegisterBlock as unsafe extern "C" fn(*const u8, usize, *const *mut V, c_int) -> S
                 as usize,
-            TT_LookupBlock as unsafe extern "C" fn(S) -> *mut TTBlock as usize,
-            TT_InvokeBlock as unsafe extern "C" fn(S, *mut V, c_int) -> V as usize,
-            TT_InvokeBlockDirect as unsafe extern "C" fn(*mut TTBlock, *mut V, c_int) -> V as usize,
-            TT_Persist as unsafe extern "C" fn(S) -> c_int as usize,
-            TT_Load as unsafe extern "C" fn(S) -> I as usize,
-            TT_BashFallback as unsafe extern "C" fn(S, S, *mut S, c_int) -> S as usize,
+            TT_LookupBlock as unsafe extern "C" fn(CS) -> *mut TTBlock as usize,
+            TT_InvokeBlock as unsafe extern "C" fn(CS, *const V, c_int) -> V as usize,
+            TT_InvokeBlockDirect as unsafe extern "C" fn(*mut TTBlock, *const V, c_int) -> V
+                as usize,
+            TT_Persist as unsafe extern "C" fn(CS) -> c_int as usize,
+            TT_Load as unsafe extern "C" fn(CS) -> I as usize,
+            TT_BashFallback as unsafe extern "C" fn(CS, CS, *const S, c_int) -> S as usize,
             TT_MakeNil as extern "C" fn() -> V as usize,
             TT_MakeInt as extern "C" fn(i64) -> V as usize,
             TT_MakeFloat as extern "C" fn(f64) -> V as usize,
-            TT_MakeString as unsafe extern "C" fn(S) -> V as usize,
+            TT_MakeString as unsafe extern "C" fn(CS) -> V as usize,
             TT_MakeBool as extern "C" fn(c_int) -> V as usize,
             TT_ValueAsString as unsafe extern "C" fn(V) -> S as usize,
             TT_ValueAsInt as unsafe extern "C" fn(V) -> i64 as usize,
             TT_ValueToJSON as unsafe extern "C" fn(V) -> S as usize,
             TT_Serialize as unsafe extern "C" fn(I) -> S as usize,
-            TT_Deserialize as unsafe extern "C" fn(S) -> I as usize,
+            TT_Deserialize as unsafe extern "C" fn(CS) -> I as usize,
             TT_GetInstanceID as unsafe extern "C" fn(I) -> S as usize,
             TT_GetInstanceClass as unsafe extern "C" fn(I) -> S as usize,
             TT_MakeInstance as extern "C" fn(I) -> V as usize,
             TT_GetLastError as extern "C" fn() -> S as usize,
-            TT_SetSessionID as unsafe extern "C" fn(S) as usize,
+            TT_SetSessionID as unsafe extern "C" fn(CS) as usize,
             TT_GetIvar as unsafe extern "C" fn(I, c_int) -> V as usize,
             TT_SetIvar as unsafe extern "C" fn(I, c_int, V) as usize,
             TT_Intern as unsafe extern "C" fn(CS) -> TTSel as usize,
-            TT_SendSel as unsafe extern "C" fn(I, TTSel, *mut V, c_int) -> V as usize,
+            TT_SendSel as unsafe extern "C" fn(I, TTSel, *const V, c_int) -> V as usize,
             TT_Release as unsafe extern "C" fn(CS) -> c_int as usize,
             TT_ReleaseValue as unsafe extern "C" fn(V) as usize,
             TT_Free as unsafe extern "C" fn(*mut c_void) as usize,
@@ -126,6 +130,8 @@ mod signature_tests {
             TT_ClassOf as unsafe extern "C" fn(CS) -> S as usize,
             TT_RespondsTo as unsafe extern "C" fn(CS, CS) -> c_int as usize,
             TT_Stats as extern "C" fn() -> S as usize,
+            version::TT_Version as extern "C" fn() -> CS as usize,
+            version::TT_VersionNumber as extern "C" fn() -> c_int as usize,
             plugin::tt_private_load_plugin as unsafe extern "C" fn(CS) -> S as usize,
         ];
     }

@@ -82,7 +82,7 @@ pub fn close() -> CapiResult<()> {
 /// # Safety
 /// Both arguments are NULL or NUL-terminated strings.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn TT_Init(db_path: *mut c_char, plugin_dir: *mut c_char) -> c_int {
+pub unsafe extern "C" fn TT_Init(db_path: *const c_char, plugin_dir: *const c_char) -> c_int {
     guard(|| {
         // SAFETY: NULL or NUL-terminated per the contract.
         let db = unsafe { c_str(db_path) };
@@ -108,7 +108,7 @@ pub unsafe extern "C" fn TT_Close() {
 /// # Safety
 /// `session_id` is NULL or a NUL-terminated string.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn TT_SetSessionID(session_id: *mut c_char) {
+pub unsafe extern "C" fn TT_SetSessionID(session_id: *const c_char) {
     guard(|| {
         // SAFETY: NULL or NUL-terminated per the contract.
         let s = unsafe { c_str(session_id) };

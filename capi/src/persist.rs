@@ -169,7 +169,7 @@ pub fn deserialize(rt: &Runtime, text: &str) -> CapiResult<Arc<Instance>> {
 /// # Safety
 /// `instance_id` is NULL or a NUL-terminated string.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn TT_Persist(instance_id: *mut c_char) -> c_int {
+pub unsafe extern "C" fn TT_Persist(instance_id: *const c_char) -> c_int {
     guard(|| {
         let rt = require_init()?;
         // SAFETY: NULL or NUL-terminated per the contract.
@@ -190,7 +190,7 @@ pub unsafe extern "C" fn TT_Persist(instance_id: *mut c_char) -> c_int {
 /// # Safety
 /// `instance_id` is NULL or a NUL-terminated string.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn TT_Load(instance_id: *mut c_char) -> *mut TTInstance {
+pub unsafe extern "C" fn TT_Load(instance_id: *const c_char) -> *mut TTInstance {
     guard(|| {
         let rt = require_init()?;
         // SAFETY: NULL or NUL-terminated per the contract.
@@ -220,7 +220,7 @@ pub unsafe extern "C" fn TT_Serialize(inst: *mut TTInstance) -> *mut c_char {
 /// # Safety
 /// `json_str` is NULL or a NUL-terminated string.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn TT_Deserialize(json_str: *mut c_char) -> *mut TTInstance {
+pub unsafe extern "C" fn TT_Deserialize(json_str: *const c_char) -> *mut TTInstance {
     guard(|| {
         let rt = require_init()?;
         // SAFETY: NULL or NUL-terminated per the contract.
@@ -237,9 +237,9 @@ pub unsafe extern "C" fn TT_Deserialize(json_str: *mut c_char) -> *mut TTInstanc
 /// Strings are NULL or NUL-terminated; `args` is NULL or holds `numArgs` string pointers.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn TT_BashFallback(
-    receiver: *mut c_char,
-    selector: *mut c_char,
-    args: *mut *mut c_char,
+    receiver: *const c_char,
+    selector: *const c_char,
+    args: *const *mut c_char,
     num_args: c_int,
 ) -> *mut c_char {
     guard(|| {

@@ -186,7 +186,7 @@ unsafe fn raw_args<'a>(args: *const TTValue, n: c_int) -> &'a [TTValue] {
 pub unsafe extern "C" fn TT_SendSel(
     receiver: *mut TTInstance,
     sel: TTSel,
-    args: *mut TTValue,
+    args: *const TTValue,
     num_args: c_int,
 ) -> TTValue {
     {
@@ -215,7 +215,7 @@ pub unsafe extern "C" fn TT_SendSel(
 unsafe fn send_sel_general(
     receiver: *mut TTInstance,
     sel: TTSel,
-    args: *mut TTValue,
+    args: *const TTValue,
     num_args: c_int,
 ) -> TTValue {
     guard(|| {
@@ -297,8 +297,8 @@ unsafe fn cached_result(ret: TTValue) -> TTValue {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn TT_SendDirect(
     inst: *mut TTInstance,
-    selector: *mut c_char,
-    args: *mut TTValue,
+    selector: *const c_char,
+    args: *const TTValue,
     num_args: c_int,
 ) -> TTValue {
     if !inst.is_null() {
@@ -326,8 +326,8 @@ pub unsafe extern "C" fn TT_SendDirect(
 #[inline(never)]
 unsafe fn send_direct_general(
     inst: *mut TTInstance,
-    selector: *mut c_char,
-    args: *mut TTValue,
+    selector: *const c_char,
+    args: *const TTValue,
     num_args: c_int,
 ) -> TTValue {
     guard(|| {
@@ -381,9 +381,9 @@ fn resident(rt: &Runtime, id: &CStr) -> Option<Arc<Instance>> {
 /// `receiver`/`selector` are NULL or NUL-terminated; `args` is NULL or holds `numArgs` values.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn TT_Send(
-    receiver: *mut c_char,
-    selector: *mut c_char,
-    args: *mut TTValue,
+    receiver: *const c_char,
+    selector: *const c_char,
+    args: *const TTValue,
     num_args: c_int,
 ) -> TTValue {
     guard(|| {

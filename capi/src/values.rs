@@ -38,7 +38,7 @@ pub extern "C" fn TT_MakeBool(b: c_int) -> TTValue {
 /// # Safety
 /// `s` is NULL or a NUL-terminated string.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn TT_MakeString(s: *mut c_char) -> TTValue {
+pub unsafe extern "C" fn TT_MakeString(s: *const c_char) -> TTValue {
     guard(|| {
         // SAFETY: NULL or NUL-terminated per the contract.
         let text = unsafe { c_str_or_empty(s) };

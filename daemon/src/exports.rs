@@ -5,11 +5,12 @@
 //! the executable (one runtime per process, docs/spec/c-abi.md §1), so every function is referenced here.
 
 use trashtalk::{
-    TT_GetLastError, blocks, classes, instances, lifecycle, persist, plugin, reflect, sends, values,
+    TT_GetLastError, TT_Version, TT_VersionNumber, blocks, classes, instances, lifecycle, persist,
+    plugin, reflect, sends, values,
 };
 
 /// Addresses of all exported functions (docs/spec/c-abi.md §3 plus `tt_private_load_plugin`).
-fn addresses() -> [*const (); 48] {
+fn addresses() -> [*const (); 50] {
     [
         blocks::TT_RegisterBlock as *const (),
         blocks::TT_LookupBlock as *const (),
@@ -59,6 +60,8 @@ fn addresses() -> [*const (); 48] {
         values::TT_ValueToJSON as *const (),
         values::TT_ReleaseValue as *const (),
         values::TT_Free as *const (),
+        TT_Version as *const (),
+        TT_VersionNumber as *const (),
     ]
 }
 

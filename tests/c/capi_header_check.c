@@ -1,5 +1,6 @@
 /*
- * The header declares exactly the prototypes of docs/spec/c-abi.md §3 (checked at compile time with
+ * The header declares exactly the prototypes of docs/spec/c-abi.md §3, const-correct (docs/capi.md), and
+ * the version query (checked at compile time with
  * __builtin_types_compatible_p against the spec's signatures), the §2.1 layouts and the enum
  * values; linking takes the address of every function, so each one is exported by the library.
  */
@@ -11,45 +12,45 @@
 #define SIG(fn, type) _Static_assert(__builtin_types_compatible_p(__typeof__(&fn), type), #fn " signature")
 
 /* §3.1 */
-SIG(TT_Init, int (*)(char*, char*));
+SIG(TT_Init, int (*)(const char*, const char*));
 SIG(TT_Close, void (*)(void));
-SIG(TT_RegisterClass, void (*)(char*, char*, char**, int, TTMethodTable*));
-SIG(TT_New, char* (*)(char*));
-SIG(TT_Lookup, TTInstance* (*)(char*));
-SIG(TT_GetIVar, TTValue (*)(TTInstance*, char*));
-SIG(TT_SetIVar, void (*)(TTInstance*, char*, TTValue));
+SIG(TT_RegisterClass, void (*)(const char*, const char*, char* const*, int, const TTMethodTable*));
+SIG(TT_New, char* (*)(const char*));
+SIG(TT_Lookup, TTInstance* (*)(const char*));
+SIG(TT_GetIVar, TTValue (*)(TTInstance*, const char*));
+SIG(TT_SetIVar, void (*)(TTInstance*, const char*, TTValue));
 SIG(TT_GetIVarByIndex, TTValue (*)(TTInstance*, int));
 SIG(TT_SetIVarByIndex, void (*)(TTInstance*, int, TTValue));
-SIG(TT_Send, TTValue (*)(char*, char*, TTValue*, int));
-SIG(TT_SendDirect, TTValue (*)(TTInstance*, char*, TTValue*, int));
-SIG(TT_RegisterBlock, char* (*)(uint8_t*, size_t, TTValue**, int));
-SIG(TT_LookupBlock, TTBlock* (*)(char*));
-SIG(TT_InvokeBlock, TTValue (*)(char*, TTValue*, int));
-SIG(TT_InvokeBlockDirect, TTValue (*)(TTBlock*, TTValue*, int));
-SIG(TT_Persist, int (*)(char*));
-SIG(TT_Load, TTInstance* (*)(char*));
-SIG(TT_BashFallback, char* (*)(char*, char*, char**, int));
+SIG(TT_Send, TTValue (*)(const char*, const char*, const TTValue*, int));
+SIG(TT_SendDirect, TTValue (*)(TTInstance*, const char*, const TTValue*, int));
+SIG(TT_RegisterBlock, char* (*)(const uint8_t*, size_t, TTValue* const*, int));
+SIG(TT_LookupBlock, TTBlock* (*)(const char*));
+SIG(TT_InvokeBlock, TTValue (*)(const char*, const TTValue*, int));
+SIG(TT_InvokeBlockDirect, TTValue (*)(TTBlock*, const TTValue*, int));
+SIG(TT_Persist, int (*)(const char*));
+SIG(TT_Load, TTInstance* (*)(const char*));
+SIG(TT_BashFallback, char* (*)(const char*, const char*, char* const*, int));
 SIG(TT_MakeNil, TTValue (*)(void));
 SIG(TT_MakeInt, TTValue (*)(int64_t));
 SIG(TT_MakeFloat, TTValue (*)(double));
-SIG(TT_MakeString, TTValue (*)(char*));
+SIG(TT_MakeString, TTValue (*)(const char*));
 SIG(TT_MakeBool, TTValue (*)(int));
 SIG(TT_ValueAsString, char* (*)(TTValue));
 SIG(TT_ValueAsInt, int64_t (*)(TTValue));
 SIG(TT_ValueToJSON, char* (*)(TTValue));
 SIG(TT_Serialize, char* (*)(TTInstance*));
-SIG(TT_Deserialize, TTInstance* (*)(char*));
+SIG(TT_Deserialize, TTInstance* (*)(const char*));
 SIG(TT_GetInstanceID, char* (*)(TTInstance*));
 SIG(TT_GetInstanceClass, char* (*)(TTInstance*));
 SIG(TT_MakeInstance, TTValue (*)(TTInstance*));
 SIG(TT_GetLastError, char* (*)(void));
-SIG(TT_SetSessionID, void (*)(char*));
+SIG(TT_SetSessionID, void (*)(const char*));
 /* §3.2 */
 SIG(TT_GetIvar, TTValue (*)(TTInstance*, int));
 SIG(TT_SetIvar, void (*)(TTInstance*, int, TTValue));
 /* §3.3 */
 SIG(TT_Intern, TTSel (*)(const char*));
-SIG(TT_SendSel, TTValue (*)(TTInstance*, TTSel, TTValue*, int));
+SIG(TT_SendSel, TTValue (*)(TTInstance*, TTSel, const TTValue*, int));
 SIG(TT_Release, int (*)(const char*));
 SIG(TT_ReleaseValue, void (*)(TTValue));
 SIG(TT_Free, void (*)(void*));
@@ -61,6 +62,11 @@ SIG(TT_ClassOf, char* (*)(const char*));
 SIG(TT_RespondsTo, int (*)(const char*, const char*));
 SIG(TT_Stats, char* (*)(void));
 SIG(TT_PluginInit, int (*)(void));
+/* version (docs/capi.md) */
+SIG(TT_Version, const char* (*)(void));
+SIG(TT_VersionNumber, int (*)(void));
+_Static_assert(TT_VERSION_NUMBER == TT_VERSION_MAJOR * 10000 + TT_VERSION_MINOR * 100 + TT_VERSION_PATCH,
+               "TT_VERSION_NUMBER");
 
 /* §2 types and §2.1 layouts */
 _Static_assert(sizeof(TTValue) == 16 && _Alignof(TTValue) == 8, "TTValue size");
@@ -100,12 +106,15 @@ static void* const functions[] = {
     (void*)TT_SetSessionID, (void*)TT_GetIvar, (void*)TT_SetIvar, (void*)TT_Intern,
     (void*)TT_SendSel, (void*)TT_Release, (void*)TT_ReleaseValue, (void*)TT_Free, (void*)TT_Classes,
     (void*)TT_Methods, (void*)TT_IVars, (void*)TT_Superclass, (void*)TT_ClassOf, (void*)TT_RespondsTo,
-    (void*)TT_Stats,
+    (void*)TT_Stats, (void*)TT_Version, (void*)TT_VersionNumber,
 };
 
 int main(void) {
     for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) CHECK(functions[i] != NULL);
-    CHECK(sizeof functions / sizeof functions[0] == 47);
+    CHECK(sizeof functions / sizeof functions[0] == 49);
+    /* the library is the version of the header */
+    CHECK(strcmp(TT_Version(), TT_VERSION_STRING) == 0);
+    CHECK(TT_VersionNumber() == TT_VERSION_NUMBER);
     /* TTValue really travels by value (RAX:RDX on x86-64): a round trip through the library */
     TTValue v = TT_MakeFloat(-2.5);
     CHECK(v.type == TT_TYPE_FLOAT && v.floatVal == -2.5);

@@ -1,7 +1,7 @@
 /*
  * The -ltrashtalk case: the Counter plugin built *linked with* -ltrashtalk (DT_NEEDED
- * libtrashtalk.so) is dlopen()ed, even with RTLD_LOCAL, into a host linked with -ltrashtalk.
- * Because the SONAME is exactly libtrashtalk.so, the dynamic loader reuses the copy already
+ * libtrashtalk.so.<major>) is dlopen()ed, even with RTLD_LOCAL, into a host linked with
+ * -ltrashtalk. Both record the library's SONAME, so the dynamic loader reuses the copy already
  * loaded: the plugin's constructor registers into the host's runtime (one runtime per process).
  *
  *   capi_ltrashtalk <counter linked with -ltrashtalk>

@@ -1,8 +1,8 @@
 /*
  * A stand-in `libtrashtalk.so` used only at LINK time by the daemon tests, so that test
- * plugins get `DT_NEEDED libtrashtalk.so` without building the real cdylib. It is never on the
- * loader's search path: inside `tt` the dependency must be satisfied by `tt` itself (its
- * SONAME is `libtrashtalk.so` and it exports the TT_* functions). If this stub were ever
+ * plugins get `DT_NEEDED libtrashtalk.so.<major>` (the stub is linked with that SONAME) without
+ * building the real cdylib. It is never on the loader's search path: inside `tt` the dependency
+ * must be satisfied by `tt` itself (it carries the same SONAME and exports the TT_* functions). If this stub were ever
  * loaded, every call aborts.
  */
 #include <stdlib.h>

@@ -72,14 +72,22 @@ fn a_plugin_linked_with_ltrashtalk_binds_to_the_loaded_copy() {
         &[&src],
         &[&format!("-L{}", lib.display()), "-ltrashtalk"],
     );
-    // The plugin really depends on the library (DT_NEEDED), by its unversioned SONAME.
+    // The plugin really depends on the library (DT_NEEDED), by its versioned SONAME.
     if let Ok(out) = std::process::Command::new("readelf")
         .arg("-d")
         .arg(&so)
         .output()
     {
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.contains("[libtrashtalk.so]"), "{text}");
+        assert!(text.contains(&format!("[{SONAME}]")), "{text}");
+    } else {
+        tt_testkit::skip::skip(
+            concat!(
+                module_path!(),
+                "::a_plugin_linked_with_ltrashtalk_binds_to_the_loaded_copy"
+            ),
+            "`readelf` is not installed: the DT_NEEDED check did not run",
+        );
     }
     assert!(assert_ok(&run(&exe, &dir, &[so.to_str().unwrap()])) > 5);
 }

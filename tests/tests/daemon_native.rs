@@ -3,8 +3,8 @@
 //! plugin loaded into `tt` shares `tt`'s runtime (docs/spec/c-abi.md §1).
 //!
 //! The plugin (`tests/c/native_counter.c`) is linked with `-ltrashtalk` against a stub library
-//! that is not on the loader path: it can only load because `tt` itself carries the SONAME
-//! `libtrashtalk.so` and exports the `TT_*` functions.
+//! that is not on the loader path: it can only load because `tt` itself carries the library's
+//! SONAME `libtrashtalk.so.<major>` and exports the `TT_*` functions.
 
 mod daemon_support;
 
@@ -13,6 +13,9 @@ use std::process::Command;
 
 use daemon_support::*;
 use serde_json::{Value as Json, json};
+
+/// The library's SONAME (capi/build.rs), which `tt` carries too (daemon/build.rs).
+const SONAME: &str = concat!("libtrashtalk.so.", env!("CARGO_PKG_VERSION_MAJOR"));
 
 /// Builds the native Counter plugin into `plugins/Counter.so`.
 fn build_native_counter(dir: &TmpDir) -> PathBuf {
@@ -24,7 +27,10 @@ fn build_native_counter(dir: &TmpDir) -> PathBuf {
     std::fs::create_dir_all(&plugins).unwrap();
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     let st = Command::new(&cc)
-        .args(["-shared", "-fPIC", "-Wl,-soname,libtrashtalk.so", "-o"])
+        .arg("-shared")
+        .arg("-fPIC")
+        .arg(format!("-Wl,-soname,{SONAME}"))
+        .arg("-o")
         .arg(stub.join("libtrashtalk.so"))
         .arg(c.join("stub_trashtalk.c"))
         .status()

@@ -21,6 +21,7 @@ pub fn lib_dir() -> PathBuf {
         deps.parent().map(Path::to_path_buf).unwrap_or_default(),
     ] {
         if dir.join("libtrashtalk.so").is_file() {
+            soname_link(&dir);
             return dir;
         }
     }
@@ -28,6 +29,28 @@ pub fn lib_dir() -> PathBuf {
         "libtrashtalk.so not found next to {} (it is built as a dev-dependency of tt-tests)",
         exe.display()
     );
+}
+
+/// The library's SONAME, `libtrashtalk.so.<major>` (capi/build.rs); `tt-tests` shares the
+/// workspace version with `trashtalk`.
+pub const SONAME: &str = concat!("libtrashtalk.so.", env!("CARGO_PKG_VERSION_MAJOR"));
+
+/// Cargo builds `libtrashtalk.so`, but what links against it records its SONAME
+/// (`DT_NEEDED libtrashtalk.so.<major>`), the name the loader then looks for: give the build
+/// directory that name too, as an installed prefix has it (`capi/install.sh`).
+fn soname_link(dir: &Path) {
+    let link = dir.join(SONAME);
+    if std::fs::read_link(&link).is_err() {
+        let _ = std::fs::remove_file(&link);
+        // Tests create it concurrently: "already exists" is success.
+        if let Err(e) = std::os::unix::fs::symlink("libtrashtalk.so", &link) {
+            assert!(
+                e.kind() == std::io::ErrorKind::AlreadyExists,
+                "symlink {}: {e}",
+                link.display()
+            );
+        }
+    }
 }
 
 /// `tests/c/`.

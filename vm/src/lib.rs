@@ -9,7 +9,6 @@
 
 pub mod block;
 pub mod bridge;
-pub mod compiler;
 pub mod error;
 pub mod interp;
 pub mod object;

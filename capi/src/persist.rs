@@ -1,17 +1,17 @@
 //! Persistence and the Bash bridge (c-abi.md §5): `TT_Persist`, `TT_Load`, `TT_Serialize`,
 //! `TT_Deserialize`, `TT_BashFallback`, and the hooks `TT_Init` / `TT_Close` /
 //! `TT_SetSessionID` use. The SQLite store and the instance documents are
-//! [`tt_vm::persist`]'s; the bridge is [`tt_vm::bridge::BashBridge`].
+//! [`tt_persist`]'s; the bridge is [`tt_vm::bridge::BashBridge`].
 
 use std::ffi::{c_char, c_int};
 use std::path::Path;
 use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
+use tt_persist::instance_store::registered_ivars;
+use tt_persist::{InstanceDoc, Store, document_json_of, instance_from_doc, resolve_db_path};
 use tt_vm::bridge::{BashBridge, BridgeConfig};
 use tt_vm::object::{is_valid_id, new_instance_id};
-use tt_vm::persist::instance_store::registered_ivars;
-use tt_vm::persist::{InstanceDoc, Store, document_json_of, instance_from_doc, resolve_db_path};
 use tt_vm::runtime::InstanceStore;
 use tt_vm::{Error, Instance, Runtime};
 

@@ -63,9 +63,9 @@ impl Engine {
             .map_err(|e| EngineError::Init(e.to_string()))?;
         if rt.store().is_none() {
             // `TT_Init` of this build opened no store: open it here (persistence.md §2–3).
-            let path = tt_vm::persist::resolve_db_path(cfg.db.as_deref());
+            let path = tt_persist::resolve_db_path(cfg.db.as_deref());
             let store =
-                tt_vm::persist::Store::open(&path).map_err(|e| EngineError::Init(e.to_string()))?;
+                tt_persist::Store::open(&path).map_err(|e| EngineError::Init(e.to_string()))?;
             rt.set_store(Some(Arc::new(store)));
         }
         let plugins = Arc::new(Plugins::new(cfg.plugin_dir.clone()));

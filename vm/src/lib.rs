@@ -12,7 +12,6 @@ pub mod bridge;
 pub mod error;
 pub mod interp;
 pub mod object;
-pub mod persist;
 pub mod pin;
 pub mod runtime;
 pub mod tier;

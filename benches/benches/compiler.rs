@@ -5,12 +5,12 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use tt_vm::compiler::{compile_to_bytes, load_classes};
+use tt_compiler::{compile_to_bytes, load_classes};
 use tt_vm::tier::TierMode;
 use tt_vm::{Runtime, Value};
 
-const COUNTER: &str = include_str!("../../vm/tests/corpus/counter.trash");
-const LIST: &str = include_str!("../../vm/tests/corpus/list.trash");
+const COUNTER: &str = include_str!("../../vm/compiler/tests/corpus/counter.trash");
+const LIST: &str = include_str!("../../vm/compiler/tests/corpus/list.trash");
 
 fn list_with(rt: &Runtime, n: i64) -> Value {
     load_classes(rt, &[("list.trash", LIST)]).expect("corpus compiles");

@@ -81,7 +81,7 @@ const TEMP_N: i64 = 10_000;
 fn temp_loop(c: &mut Criterion) {
     let mut g = c.benchmark_group("jit/temp_loop");
     g.throughput(Throughput::Elements(TEMP_N as u64));
-    let bytes = tt_vm::compiler::compile_to_bytes(TEMP_LOOP).expect("compiles");
+    let bytes = tt_compiler::compile_to_bytes(TEMP_LOOP).expect("compiles");
     for compiled in [false, true] {
         let rt = runtime(compiled);
         let b = rt.register_block(&bytes, Vec::new()).unwrap();

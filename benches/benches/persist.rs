@@ -22,7 +22,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rusqlite::{Connection, params};
-use tt_vm::persist::{Store, document_json_of};
+use tt_persist::{Store, document_json_of};
 use tt_vm::runtime::InstanceStore;
 use tt_vm::{ClassDef, Instance, Runtime, Value};
 

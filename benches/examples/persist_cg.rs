@@ -8,7 +8,7 @@
 //! that does not depend on the machine's load, for comparing variants.
 use std::hint::black_box;
 
-use tt_vm::persist::{Store, write_document_json};
+use tt_persist::{Store, write_document_json};
 use tt_vm::{ClassDef, Runtime, Value};
 
 fn main() {

@@ -74,7 +74,7 @@ pub fn close() -> CapiResult<()> {
     rt.set_class_loader(None);
     rt.set_bash_fallback(None);
     crate::persist::shutdown_bridge();
-    saved
+    Ok(saved?)
 }
 
 /// `int TT_Init(char* dbPath, char* pluginDir)`: 0, or -1 with the last error set.

@@ -63,9 +63,9 @@ impl Engine {
             .map_err(|e| EngineError::Init(e.to_string()))?;
         if rt.store().is_none() {
             // `TT_Init` of this build opened no store: open it here (docs/spec/persistence.md §2–3).
-            let path = tt_vm::persist::resolve_db_path(cfg.db.as_deref());
+            let path = tt_persist::resolve_db_path(cfg.db.as_deref());
             let store =
-                tt_vm::persist::Store::open(&path).map_err(|e| EngineError::Init(e.to_string()))?;
+                tt_persist::Store::open(&path).map_err(|e| EngineError::Init(e.to_string()))?;
             rt.set_store(Some(Arc::new(store)));
         }
         let plugins = Arc::new(Plugins::new(cfg.plugin_dir.clone()));
@@ -127,13 +127,13 @@ impl Engine {
         let mut cur = self.session.lock();
         if cur.as_deref() != Some(sid) {
             *cur = Some(sid.to_owned());
-            trashtalk::persist::set_session(Some(sid));
+            tt_host::store::set_session(Some(sid));
         }
     }
 
     /// Saves every resident instance modified since it was loaded or saved, except `except`
     /// (the transient receiver), in one transaction when possible
-    /// (`trashtalk::persist::save_instances`). Returns the first error.
+    /// (`tt_host::store::save_instances`). Returns the first error.
     pub fn persist_dirty(&self, except: Option<&str>) -> Result<(), tt_vm::Error> {
         if self.rt.store().is_none() {
             return Ok(());
@@ -144,7 +144,7 @@ impl Engine {
             .into_iter()
             .filter(|i| i.is_dirty() && !i.is_released() && Some(i.id()) != except)
             .collect();
-        trashtalk::persist::save_instances(self.rt, &dirty)
+        tt_host::store::save_instances(self.rt, &dirty)
     }
 
     /// `TT_Close`: saves modified instances, drops instances and blocks, closes the database.

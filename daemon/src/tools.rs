@@ -2,15 +2,15 @@
 
 use std::path::PathBuf;
 
+use tt_compiler::load_classes;
 use tt_dispatch::Side;
-use tt_vm::compiler::load_classes;
 use tt_vm::tier::TierMode;
 use tt_vm::{Runtime, Value};
 
 use crate::cli::{CliError, JitPolicy};
 
 fn compile_bytes(source: &str) -> Result<Vec<u8>, CliError> {
-    tt_vm::compiler::compile_to_bytes(source).map_err(|e| CliError::Input(e.to_string()))
+    tt_compiler::compile_to_bytes(source).map_err(|e| CliError::Input(e.to_string()))
 }
 
 /// `tt compile '<source>'`: the chunk as lower-case hex.

@@ -1,21 +1,21 @@
 //! The daemon's use of the persistence rules: value typing (docs/spec/persistence.md §5, from
-//! `tt_vm::persist::typing`) and the state JSON of a transient receiver (docs/spec/daemon-protocol.md §8.3,
-//! docs/spec/persistence.md §4, through `tt_vm::persist::InstanceDoc`).
+//! `tt_persist::typing`) and the state JSON of a transient receiver (docs/spec/daemon-protocol.md §8.3,
+//! docs/spec/persistence.md §4, through `tt_persist::InstanceDoc`).
 
 use std::sync::Arc;
 
 use serde_json::Value as Json;
+use tt_persist::{InstanceDoc, PersistError};
 use tt_vm::Value;
 use tt_vm::block::registry;
 use tt_vm::object::InstanceState;
-use tt_vm::persist::{InstanceDoc, PersistError};
 
-pub use tt_vm::persist::value_to_json;
+pub use tt_persist::value_to_json;
 
 /// JSON → runtime value (docs/spec/persistence.md §5.2), resolving `{"_block_id":…}` through the block
 /// registry.
 pub fn json_to_value(j: &Json) -> Value {
-    tt_vm::persist::json_to_value(j, |id| registry().lookup(id).map(Value::block))
+    tt_persist::json_to_value(j, |id| registry().lookup(id).map(Value::block))
 }
 
 /// The state JSON of a native-table instance call, parsed.

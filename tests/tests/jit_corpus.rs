@@ -1,29 +1,29 @@
 //! Issue 4, "the test corpus passes in both tiers": the compiler's class-file corpus
-//! (`vm/tests/corpus/*.trash`) and semantic cases, run in the interpreter (`TierMode::Never`)
+//! (`vm/compiler/tests/corpus/*.trash`) and semantic cases, run in the interpreter (`TierMode::Never`)
 //! and with the Cranelift tier forced on (`TierMode::Always`, JIT installed).
 //!
-//! The data is shared with `vm/tests/compiler.rs` (module `vm/tests/compiler_cases`): the same
+//! The data is shared with `vm/compiler/tests/compiler.rs` (module `vm/compiler/tests/compiler_cases`): the same
 //! block sources, scripted sends and expected results. Every step runs in both tiers, which
 //! must agree with each other and with the expected result; afterwards every TTBC method of the
 //! classes exercised, every nested block the scripts reach and every block passed as an
 //! argument must have been compiled in the JIT runtime (and nothing in the interpreter one).
 
 mod common_jit;
-#[path = "../../vm/tests/compiler_cases/mod.rs"]
+#[path = "../../vm/compiler/tests/compiler_cases/mod.rs"]
 mod compiler_cases;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use compiler_cases::{Env, Step, bytes, check, outcome_text};
-use tt_vm::compiler::LoadReport;
+use tt_compiler::LoadReport;
 use tt_vm::interp::CodeUnit;
 use tt_vm::tier::TierMode;
 use tt_vm::{MethodImpl, Runtime, Side, Value};
 
-/// `vm/tests/corpus`, the directory `vm/tests/compiler.rs` loads.
+/// `vm/compiler/tests/corpus`, the directory `vm/compiler/tests/compiler.rs` loads.
 fn corpus_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../vm/tests/corpus")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../vm/compiler/tests/corpus")
 }
 
 /// A runtime in one tier, with no classes defined.
@@ -339,9 +339,9 @@ fn semantic_cases_in_both_tiers() {
 
 #[test]
 fn capture_values_given_at_registration_in_both_tiers() {
-    // The 13.3 chunk, registered with a capture value (as in vm/tests/compiler.rs).
+    // The 13.3 chunk, registered with a capture value (as in vm/compiler/tests/compiler.rs).
     let t = Tiers::new();
-    let outer = tt_vm::compiler::compile_block("[| x | [x , '!']]").unwrap();
+    let outer = tt_compiler::compile_block("[| x | [x , '!']]").unwrap();
     let mut outs = Vec::new();
     for rt in [&t.interp, &t.jit] {
         let b = rt
@@ -355,10 +355,11 @@ fn capture_values_given_at_registration_in_both_tiers() {
 
 #[test]
 fn golden_block_sources_agree_in_both_tiers() {
-    // Every block source of the golden listings (`vm/tests/golden_compiler`, one file per
-    // syntax form, written by vm/tests/compiler.rs) runs in both tiers with the same result.
+    // Every block source of the golden listings (`vm/compiler/tests/golden_compiler`, one file per
+    // syntax form, written by vm/compiler/tests/compiler.rs) runs in both tiers with the same result.
     // Numbers keep every loop finite; a block gets as many arguments as it has parameters.
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../vm/tests/golden_compiler");
+    let dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../vm/compiler/tests/golden_compiler");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())

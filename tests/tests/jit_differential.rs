@@ -877,7 +877,7 @@ fn tiering_threshold_and_failures() {
     rt.set_tier_mode(TierMode::Auto);
     rt.set_tier_threshold(3);
     // `x + y + 1` is not trivial (`tt_vm::interp::trivial`): it tiers up.
-    let add1 = tt_vm::compiler::compile_to_bytes("[:x :y | x + y + 1]").unwrap();
+    let add1 = tt_compiler::compile_to_bytes("[:x :y | x + y + 1]").unwrap();
     let b = rt.register_block(&add1, vec![]).unwrap();
     assert!(b.code().trivial.is_none());
     for i in 0..5 {

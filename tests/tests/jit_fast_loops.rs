@@ -301,7 +301,7 @@ fn increments_up_to_the_largest_small_integer() {
 
 #[test]
 fn the_loops_the_block_compiler_emits_get_a_fast_version() {
-    use tt_vm::compiler::compile_to_bytes;
+    use tt_compiler::compile_to_bytes;
     let t = Tiers::new();
     for (src, n_and_want) in [
         (

@@ -9,12 +9,10 @@
 
 pub mod block;
 pub mod bridge;
-pub mod compiler;
 pub mod error;
 pub mod interp;
 pub mod method;
 pub mod object;
-pub mod persist;
 pub mod pin;
 pub mod runtime;
 pub mod tier;

@@ -11,7 +11,7 @@
 
 use serde_json::{Number, Value as Json};
 
-use crate::value::{Value, ValueRef, float_text};
+use tt_vm::value::{Value, ValueRef, float_text};
 
 /// Key of the original's block-reference object `{"_block_id":"<id>"}`.
 pub const BLOCK_ID_KEY: &str = "_block_id";

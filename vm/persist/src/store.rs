@@ -25,7 +25,7 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, pa
 
 use super::writer::{PLAIN_BIND_MAX_DEPTH, write_document_json};
 use super::{PersistError, check_id, is_kv_id};
-use crate::object::Instance;
+use tt_vm::object::Instance;
 
 /// `CREATE TABLE` of §3.1.
 const CREATE_TABLE: &str =

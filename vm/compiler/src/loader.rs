@@ -8,10 +8,10 @@ use super::class_file::{ClassSpec, MethodBody, MethodSpec, parse_class_file};
 use super::codegen::normalize_selector;
 use super::error::CompileError;
 use super::{MethodContext, compile_method_body};
-use crate::object::ClassDef;
-use crate::runtime::{MethodImpl, Runtime};
-use crate::ttbc::{Chunk, Op, load_verified, serialize_canonical};
-use crate::value::Value;
+use tt_vm::object::ClassDef;
+use tt_vm::runtime::{MethodImpl, Runtime};
+use tt_vm::ttbc::{Chunk, Op, load_verified, serialize_canonical};
+use tt_vm::value::Value;
 
 /// What happened to one method.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +60,7 @@ impl ClassReport {
     }
 }
 
-fn registration(e: crate::Error) -> CompileError {
+fn registration(e: tt_vm::Error) -> CompileError {
     CompileError::Registration {
         message: e.to_string(),
     }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use super::ast::{BlockNode, Expr, Literal, Message, Stmt};
 use super::error::{CompileError, Pos};
 use super::scope::{ChunkState, VarId, VarKind};
-use crate::ttbc::{CaptureDesc, CaptureSource, Chunk, Op};
+use tt_vm::ttbc::{CaptureDesc, CaptureSource, Chunk, Op};
 
 /// Settings shared by every chunk of one compilation.
 pub(crate) struct Ctx<'a> {
@@ -510,7 +510,7 @@ impl<'a> Codegen<'a> {
     /// A block literal used as a value: nested chunk + captures + `MAKE_BLOCK` (§9.1).
     fn make_block(&mut self, b: &BlockNode) -> Result<(), CompileError> {
         let chunk = self.compile_chunk(b, &b.params)?;
-        let bytes = crate::ttbc::serialize_canonical(&chunk)
+        let bytes = tt_vm::ttbc::serialize_canonical(&chunk)
             .map_err(|e| CompileError::limit(b.pos, format!("cannot serialize block: {e}")))?;
         for cap in &chunk.captures {
             match cap.source {

@@ -4,15 +4,17 @@
 //!   statements of §3.4, id checks (§8) and the key/value-row guard (§9).
 //! * [`document`]: the instance JSON document (§4) — parsing with orphans and a missing
 //!   `_vars`, and compact writing in the spec's key order.
-//! * [`typing`]: value typing between runtime [`Value`](crate::Value)s and JSON (§5).
+//! * [`typing`]: value typing between runtime [`Value`](tt_vm::Value)s and JSON (§5).
 //! * [`writer`]: the direct document writer — the §4 compact text of a live instance in one
 //!   pass, byte-identical to [`document_of`]`(..).to_json()`.
 //! * [`instance_store`]: glue that lets a [`Store`] serve as the runtime's
-//!   [`InstanceStore`](crate::runtime::InstanceStore) and converts live instances to and from
+//!   [`InstanceStore`](tt_vm::runtime::InstanceStore) and converts live instances to and from
 //!   documents.
 //!
 //! Everything here fails with a typed [`PersistError`]; SQLite failures display SQLite's own
 //! message (e.g. `database is locked`).
+
+#![warn(missing_docs)]
 
 pub mod document;
 pub mod instance_store;
@@ -28,7 +30,7 @@ pub use store::{Store, resolve_db_path, resolve_db_path_with};
 pub use typing::{json_to_value, value_to_json};
 pub use writer::{document_json_of, write_document_json};
 
-use crate::error::{Error, ErrorKind};
+use tt_vm::error::{Error, ErrorKind};
 
 /// Prefix of key/value rows (§9); such rows are never instances and are never modified.
 pub const KV_PREFIX: &str = "__kv__";
@@ -119,7 +121,7 @@ impl From<PersistError> for Error {
 
 /// Checks the saved-id format `^[0-9a-zA-Z._:-]+$` (§8).
 pub fn check_id(id: &str) -> Result<(), PersistError> {
-    if crate::object::is_valid_id(id) {
+    if tt_vm::object::is_valid_id(id) {
         Ok(())
     } else {
         Err(PersistError::InvalidId(id.to_owned()))

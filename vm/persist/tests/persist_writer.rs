@@ -10,10 +10,10 @@ use std::time::Duration;
 use proptest::prelude::*;
 use rusqlite::Connection;
 use serde_json::{Value as Json, json};
+use tt_persist::store::SQL_SAVE;
+use tt_persist::writer::PLAIN_BIND_MAX_DEPTH;
+use tt_persist::{PersistError, Store, document_json_of, document_of};
 use tt_vm::object::InstanceState;
-use tt_vm::persist::store::SQL_SAVE;
-use tt_vm::persist::writer::PLAIN_BIND_MAX_DEPTH;
-use tt_vm::persist::{PersistError, Store, document_json_of, document_of};
 use tt_vm::runtime::InstanceStore;
 use tt_vm::{Instance, Runtime, Value};
 
@@ -374,7 +374,7 @@ fn json_identity_up_to_the_plain_bind_depth_and_deep_documents_take_json() {
     assert_eq!(sqlite_json(&doc), Ok(doc.clone()));
     let mut out = String::new();
     assert_eq!(
-        tt_vm::persist::write_document_json(&i, &mut out).unwrap(),
+        tt_persist::write_document_json(&i, &mut out).unwrap(),
         PLAIN_BIND_MAX_DEPTH
     );
 

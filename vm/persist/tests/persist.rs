@@ -10,10 +10,10 @@ use std::time::Duration;
 use proptest::prelude::*;
 use rusqlite::Connection;
 use serde_json::{Value as Json, json};
-use tt_vm::object::InstanceState;
-use tt_vm::persist::{
+use tt_persist::{
     InstanceDoc, PersistError, Store, json_to_value, resolve_db_path_with, value_to_json,
 };
+use tt_vm::object::InstanceState;
 use tt_vm::runtime::InstanceStore;
 use tt_vm::{ClassDef, Instance, Runtime, Value, ValueRef};
 

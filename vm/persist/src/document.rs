@@ -188,7 +188,7 @@ impl InstanceDoc {
 
     /// Compact JSON text of the document (§4 key order, no insignificant whitespace).
     pub fn to_json(&self) -> String {
-        crate::value::text::json_compact(&self.to_value())
+        tt_vm::value::text::json_compact(&self.to_value())
     }
 }
 

@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use super::error::{CompileError, Pos};
-use crate::ttbc::chunk::{FLAG_HAS_CAPTURES, FLAG_HAS_NON_LOCAL_RETURN};
-use crate::ttbc::{CaptureDesc, Chunk, Op};
+use tt_vm::ttbc::chunk::{FLAG_HAS_CAPTURES, FLAG_HAS_NON_LOCAL_RETURN};
+use tt_vm::ttbc::{CaptureDesc, Chunk, Op};
 
 /// Index of a variable in [`ChunkState::vars`].
 pub(crate) type VarId = usize;

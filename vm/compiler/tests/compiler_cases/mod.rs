@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use tt_vm::compiler::{LoadReport, compile_to_bytes, load_classes};
+use tt_compiler::{LoadReport, compile_to_bytes, load_classes};
 use tt_vm::{Block, Runtime, Value};
 
 // ----- semantic cases ----------------------------------------------------------------------

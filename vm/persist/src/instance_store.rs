@@ -6,10 +6,10 @@ use std::sync::Arc;
 use super::document::InstanceDoc;
 use super::store::Store;
 use super::typing::{json_to_value, value_to_json};
-use crate::error::Result;
-use crate::object::{Instance, InstanceState};
-use crate::runtime::{InstanceStore, Runtime};
-use crate::value::Value;
+use tt_vm::error::Result;
+use tt_vm::object::{Instance, InstanceState};
+use tt_vm::runtime::{InstanceStore, Runtime};
+use tt_vm::value::Value;
 
 /// The §4 document of a live instance (values typed by §5.1; `_vars` always written).
 /// Fails with `instance not found: <id>` for a released instance.
@@ -39,7 +39,7 @@ pub fn registered_ivars(rt: &Runtime, class: &str) -> Option<Vec<String>> {
 /// references resolved through the process-wide block registry). The class need not be
 /// registered (§10).
 pub fn instance_from_doc(rt: &Runtime, id: String, doc: InstanceDoc) -> Instance {
-    let lookup = |bid: &str| crate::block::registry().lookup(bid).map(Value::block);
+    let lookup = |bid: &str| tt_vm::block::registry().lookup(bid).map(Value::block);
     let (names, values): (Vec<Arc<str>>, Vec<Value>) = doc
         .vars
         .iter()

@@ -10,7 +10,7 @@
 //! as [`super::typing::string_to_json`] decides).
 //!
 //! The equality with `document_of(..).to_json()` is proven by the unit tests below and by the
-//! proptest `writer_matches_document_of` in `vm/tests/persist_writer.rs`.
+//! proptest `writer_matches_document_of` in `vm/persist/tests/persist_writer.rs`.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
@@ -19,8 +19,8 @@ use serde_json::Value as Json;
 
 use super::PersistError;
 use super::document::{KEY_CLASS, KEY_CREATED_AT, KEY_VARS};
-use crate::object::{Instance, InstanceState};
-use crate::value::{Value, ValueRef, float_text};
+use tt_vm::object::{Instance, InstanceState};
+use tt_vm::value::{Value, ValueRef, float_text};
 
 /// Nesting depth up to which a written document is known to be accepted unchanged by SQLite's
 /// `json()` (whose own limit is 1000 levels). The store binds deeper documents (possible only
@@ -455,7 +455,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::persist::document_of;
+    use crate::document_of;
 
     fn inst(
         created_at: Option<&str>,
@@ -779,7 +779,7 @@ mod tests {
         let err = document_json_of(&i).unwrap_err();
         assert!(matches!(err, PersistError::InstanceNotFound(_)));
         assert_eq!(err.to_string(), "instance not found: thing_1");
-        let e: crate::Error = err.into();
+        let e: tt_vm::Error = err.into();
         assert!(e.is_not_found());
     }
 

@@ -26,7 +26,7 @@ use super::ast::BlockNode;
 use super::error::{CompileError, Pos};
 use super::lexer::{Lexer, Tok, Token};
 use super::parser::{Parser, canonical_int};
-use crate::value::Value;
+use tt_vm::value::Value;
 
 /// The body of one method as read from a file.
 #[derive(Debug, Clone)]

@@ -5,11 +5,13 @@
 //! * [`compile_method`] / [`compile_method_with`] compile a method body whose parameters are
 //!   the method's arguments, with instance variables resolved to `LOAD_IVAR`/`STORE_IVAR`.
 //! * [`load_classes`] reads a set of `.trash` class files and registers their classes and
-//!   methods in a [`Runtime`](crate::Runtime): compiled methods become TTBC, everything the
+//!   methods in a [`Runtime`](tt_vm::Runtime): compiled methods become TTBC, everything the
 //!   compiler cannot translate faithfully becomes a Bash fallback with the reason recorded.
 //!
 //! The grammar, the code shapes and what is rejected (and why) are documented in
 //! `docs/compiler.md`. Code shapes follow the worked examples of docs/spec/ttbc.md §13 byte for byte.
+
+#![warn(missing_docs)]
 
 pub mod ast;
 mod class_file;
@@ -28,11 +30,11 @@ pub use codegen::normalize_selector;
 pub use error::{CompileError, Pos};
 pub use loader::{ClassReport, LoadReport, MethodReport, load_classes};
 
-use crate::ttbc::Chunk;
 use ast::{BlockNode, Expr, Stmt};
 use codegen::{Codegen, Ctx};
 use parser::Parser;
 use tt_dispatch::Side;
+use tt_vm::ttbc::Chunk;
 
 /// Where a method body is compiled: its arguments, the instance variables it may use, the
 /// side it belongs to and the package-local class names.
@@ -99,7 +101,7 @@ fn single_block_literal(body: &BlockNode) -> Option<&BlockNode> {
 /// Compiles [`compile_block`] output to serialized TTBC bytes.
 pub fn compile_to_bytes(source: &str) -> Result<Vec<u8>, CompileError> {
     let chunk = compile_block(source)?;
-    crate::ttbc::serialize_canonical(&chunk).map_err(|e| {
+    tt_vm::ttbc::serialize_canonical(&chunk).map_err(|e| {
         CompileError::limit(
             Pos {
                 line: 1,

@@ -5,7 +5,7 @@
 use super::ast::{BlockNode, Expr, Literal, Message};
 use super::codegen::{Codegen, Want};
 use super::error::{CompileError, Pos};
-use crate::ttbc::Op;
+use tt_vm::ttbc::Op;
 
 /// The block literal `e` if it has exactly `params` parameters.
 fn lit_block(e: &Expr, params: usize) -> Option<&BlockNode> {

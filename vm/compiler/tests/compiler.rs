@@ -10,7 +10,7 @@ mod compiler_cases;
 
 use std::path::PathBuf;
 
-use tt_vm::compiler::{
+use tt_compiler::{
     CompileError, MethodContext, compile_block, compile_method, compile_method_with,
     compile_to_bytes, load_classes,
 };
@@ -613,7 +613,7 @@ fn method_errors() {
 
 // ----- class files -------------------------------------------------------------------------
 
-fn load_corpus(rt: &Runtime) -> tt_vm::compiler::LoadReport {
+fn load_corpus(rt: &Runtime) -> tt_compiler::LoadReport {
     compiler_cases::load_corpus(
         rt,
         &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/corpus"),
@@ -672,7 +672,7 @@ fn corpus_report() {
         assert!(list.method(sel, Side::Instance).unwrap().native, "{sel}");
     }
     let cid = rt.resolve_class("Demo::Counter").unwrap();
-    let sel = tt_vm::compiler::normalize_selector("shout");
+    let sel = tt_compiler::normalize_selector("shout");
     assert_eq!(
         rt.method_pragmas(cid, Side::Instance, tt_dispatch_sel(&sel)),
         vec!["bashOnly".to_string()]

@@ -67,7 +67,7 @@ fn run(jit: bool, bytes: &[u8], args: &[A]) -> (String, Vec<usize>) {
         b.code().compiled().is_some(),
         jit,
         "compile error: {:?}",
-        b.code().compile_error.get()
+        b.code().compile_error()
     );
     drop(vals);
     (out, objs.iter().map(|o| Arc::strong_count(o) - 1).collect())

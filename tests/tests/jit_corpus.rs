@@ -109,7 +109,7 @@ fn assert_tree_compiled(unit: &Arc<CodeUnit>, jit: bool, what: &str) {
             assert!(
                 u.compiled().is_some(),
                 "{what}: unit {i} (0 = the method, then nested blocks) not compiled: {:?}",
-                u.compile_error.get()
+                u.compile_error()
             );
         } else {
             assert!(
@@ -153,11 +153,7 @@ fn assert_arg_blocks(ei: &Env, ej: &Env, never_invoked: &[&str]) {
     }
     let mut uncompiled = Vec::new();
     for (src, b) in &ej.blocks {
-        assert_eq!(
-            b.code().compile_error.get(),
-            None,
-            "{src}: JIT compile error"
-        );
+        assert_eq!(b.code().compile_error(), None, "{src}: JIT compile error");
         if b.code().compiled().is_none() {
             uncompiled.push(*src);
         }
@@ -308,10 +304,10 @@ fn check_cases(group: &str, cases: &[compiler_cases::Case], uncompiled_nested: &
         assert!(
             all[0].compiled().is_some(),
             "{src}: not compiled: {:?}",
-            all[0].compile_error.get()
+            all[0].compile_error()
         );
         for u in &all {
-            assert_eq!(u.compile_error.get(), None, "{src}: JIT compile error");
+            assert_eq!(u.compile_error(), None, "{src}: JIT compile error");
             if u.compiled().is_none() && !not_compiled.contains(src) {
                 not_compiled.push(*src);
             }
@@ -400,7 +396,7 @@ fn golden_block_sources_agree_in_both_tiers() {
             assert!(
                 bj.code().compiled().is_some(),
                 "{name}: not compiled: {:?}",
-                bj.code().compile_error.get()
+                bj.code().compile_error()
             );
         }
     }

@@ -948,10 +948,7 @@ fn tiering_threshold_and_failures() {
             .as_int(),
         Some(5)
     );
-    assert_eq!(
-        b.code().compile_error.get().map(String::as_str),
-        Some("no thanks")
-    );
+    assert_eq!(b.code().compile_error(), Some("no thanks"));
     // Stats move.
     let s = tt_jit::stats();
     assert!(s.compiled_units > 0 && s.code_bytes > 0);

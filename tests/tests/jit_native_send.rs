@@ -183,7 +183,7 @@ impl Pair {
         assert!(
             b.1.code().compiled().is_some(),
             "unit not compiled: {:?}",
-            b.1.code().compile_error.get()
+            b.1.code().compile_error()
         );
         let sites = |b: &Block| -> Vec<(u64, u64, tt_dispatch::CacheState)> {
             b.code()

@@ -13,14 +13,11 @@ use tt_dispatch::{ClassId, Registry, Sel, SendCache, Side, intern, selector_name
 use crate::block::{Block, Cell, registry};
 use crate::error::{Error, ErrorKind, Result};
 use crate::interp::{Args, CodeUnit, DEFAULT_DEPTH_LIMIT, Run};
+use crate::method::MethodImpl;
 use crate::object::{ClassDef, ClassInfo, Instance, InstanceState, new_instance_id};
 use crate::tier::{Compiler, TierMode};
 use crate::ttbc::load_verified;
 use crate::value::{Value, ValueRef};
-
-// TODO(lead): old path, remove after the merge
-#[doc(hidden)]
-pub use crate::method::{MethodImpl, NativeClosure, NativeEntry, NativeFn};
 
 /// The Bash bridge as seen by the runtime: runs `@ receiver selector args…`.
 pub trait BashFallback: Send + Sync {

@@ -446,7 +446,7 @@ impl Tiers {
         assert!(
             blocks.1.code().compiled().is_some(),
             "unit not compiled: {:?}",
-            blocks.1.code().compile_error.get()
+            blocks.1.code().compile_error()
         );
         i
     }

@@ -8,8 +8,9 @@ use super::class_file::{ClassSpec, MethodBody, MethodSpec, parse_class_file};
 use super::codegen::normalize_selector;
 use super::error::CompileError;
 use super::{MethodContext, compile_method_body};
+use tt_vm::Runtime;
+use tt_vm::method::MethodImpl;
 use tt_vm::object::ClassDef;
-use tt_vm::runtime::{MethodImpl, Runtime};
 use tt_vm::ttbc::{Chunk, Op, load_verified, serialize_canonical};
 use tt_vm::value::Value;
 

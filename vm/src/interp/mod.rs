@@ -8,7 +8,6 @@ mod compiled;
 mod exec;
 pub mod fused;
 pub mod json_ops;
-pub mod native;
 pub mod trivial;
 
 pub(crate) use exec::Args;
@@ -287,11 +286,7 @@ pub struct CodeUnit {
     /// Compiled code, once the tier compiled this unit.
     compiled: OnceLock<Compiled>,
     /// Why compilation failed, if it did. Read it with [`CodeUnit::compile_error`].
-    // TODO(lead): old path, remove after the merge (make it private: jit/tests/runs.rs and
-    // tests/tests/{jit_corpus,jit_differential,jit_native_send}.rs, tests/tests/common_jit
-    // read `.compile_error.get()`; they should call `compile_error()`).
-    #[doc(hidden)]
-    pub compile_error: OnceLock<String>,
+    compile_error: OnceLock<String>,
     /// Opaque per-unit data owned by the compiled tier (e.g. its context).
     tier_data: AtomicPtr<()>,
 }

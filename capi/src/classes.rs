@@ -9,7 +9,6 @@
 //! The closures' data pointers are also recorded in a side table, so the send fast path
 //! ([`crate::sends`]) can recognise a C method and call it without converting values twice.
 
-use std::cell::RefCell;
 use std::ffi::{c_char, c_int};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
@@ -242,31 +241,6 @@ fn wrap(cm: CMethod) -> MethodImpl {
     MethodImpl::Native(f)
 }
 
-thread_local! {
-    /// Classes registered on this thread while a plugin load records them (a stack: loads nest).
-    static RECORDING: RefCell<Vec<Vec<String>>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Starts recording the classes this thread registers (for the plugin loader).
-pub fn begin_recording() {
-    RECORDING.with(|r| r.borrow_mut().push(Vec::new()));
-}
-
-/// Stops the innermost recording and returns the classes registered meanwhile.
-pub fn end_recording() -> Vec<String> {
-    RECORDING.with(|r| r.borrow_mut().pop().unwrap_or_default())
-}
-
-fn record(name: &str) {
-    RECORDING.with(|r| {
-        if let Some(top) = r.borrow_mut().last_mut()
-            && !top.iter().any(|n| n == name)
-        {
-            top.push(name.to_owned());
-        }
-    });
-}
-
 /// Reads one side's entries. Returns the methods and whether an entry had a NULL selector.
 ///
 /// # Safety
@@ -326,7 +300,7 @@ pub fn register_class(
     })?;
     rt.set_methods(name, Side::Instance, instance_methods)?;
     rt.set_methods(name, Side::Class, class_methods)?;
-    record(name);
+    tt_host::plugin::record_class(name);
     Ok(())
 }
 

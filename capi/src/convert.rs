@@ -334,20 +334,29 @@ pub unsafe fn with_args<R>(
     }
     // SAFETY: the caller guarantees `n` readable values at `args`.
     let a = unsafe { std::slice::from_raw_parts(args, n) };
-    // SAFETY (each `from_tt` below): per-element contract forwarded. Arrays of exactly `n`
+    // Each `from_tt` below: the per-element contract is forwarded. Arrays of exactly `n`
     // values: nothing but the converted arguments is initialised or dropped.
     Ok(match n {
+        // SAFETY: element 0 of `n` readable values (see above).
         1 => f(&[unsafe { from_tt(&a[0]) }?]),
+        // SAFETY: elements 0 and 1 of `n` readable values (see above).
         2 => f(&[unsafe { from_tt(&a[0]) }?, unsafe { from_tt(&a[1]) }?]),
         3 => f(&[
+            // SAFETY: element 0 of `n` readable values (see above).
             unsafe { from_tt(&a[0]) }?,
+            // SAFETY: element 1, as above.
             unsafe { from_tt(&a[1]) }?,
+            // SAFETY: element 2, as above.
             unsafe { from_tt(&a[2]) }?,
         ]),
         _ => f(&[
+            // SAFETY: element 0 of `n` readable values (see above).
             unsafe { from_tt(&a[0]) }?,
+            // SAFETY: element 1, as above.
             unsafe { from_tt(&a[1]) }?,
+            // SAFETY: element 2, as above.
             unsafe { from_tt(&a[2]) }?,
+            // SAFETY: element 3, as above.
             unsafe { from_tt(&a[3]) }?,
         ]),
     })

@@ -12,8 +12,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use tt_vm::{Error, ErrorKind};
 
-use crate::plugin::PluginError;
 use crate::types::{TTBlock, TTInstance, TTSel, TTValue};
+use tt_host::plugin::PluginError;
 
 /// A failure of a C ABI call. `Display` is the normative message (docs/spec/c-abi.md §4).
 #[derive(Debug, thiserror::Error)]

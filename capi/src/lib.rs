@@ -7,7 +7,7 @@
 //!
 //! | module | exports |
 //! |---|---|
-//! | [`lifecycle`] | `TT_Init`, `TT_Close`, `TT_SetSessionID` |
+//! | [`lifecycle`] | `TT_Init`, `TT_Close`, `TT_SetSessionID`, the gate `require_init` and the host hooks |
 //! | [`classes`] | `TT_RegisterClass` (C methods wrapped as runtime methods) |
 //! | [`instances`] | `TT_New`, `TT_Lookup`, ivars by name and index, `TT_GetIvar`/`TT_SetIvar`, ids, `TT_MakeInstance`, `TT_Release` |
 //! | [`sends`] | `TT_Send`, `TT_SendDirect`, `TT_SendSel`, `TT_Intern` |
@@ -17,7 +17,11 @@
 //! | [`reflect`] | `TT_Classes`, `TT_Methods`, `TT_IVars`, `TT_Superclass`, `TT_ClassOf`, `TT_RespondsTo`, `TT_Stats` |
 //! | [`error`] | `TT_GetLastError` |
 //! | `version` | `TT_Version`, `TT_VersionNumber` |
-//! | [`plugin`] | the loader ([`plugin::load_plugin`], [`plugin::PluginDir`]) and `tt_private_load_plugin` |
+//! | [`plugin`] | `tt_private_load_plugin` (the loader itself is `tt_host::plugin`, re-exported) |
+//! | [`send_cache`] | the `(epoch, class, selector) → C method` cache of `TT_SendSel` / `TT_SendDirect` |
+//!
+//! The safe Rust host layer under these wrappers (lifecycle, store, plugin loading,
+//! reflection) is the `tt-host` crate (`capi/host/`), shared with the daemon.
 //!
 //! Handles (`TTInstance*`, `TTBlock*`) are the addresses of the vm objects; see [`convert`] and
 //! `docs/capi.md`.

@@ -1,80 +1,28 @@
-//! `TT_Init`, `TT_Close`, `TT_SetSessionID` and the "initialized" gate (docs/spec/c-abi.md §4 rule 6, §5).
+//! `TT_Init`, `TT_Close`, `TT_SetSessionID` and the "initialized" gate (docs/spec/c-abi.md §4
+//! rule 6, §5): `extern "C"` wrappers over [`tt_host::lifecycle`], plus the hooks the C ABI
+//! adds to the host layer ([`install_host_hooks`]).
 
 use std::ffi::{c_char, c_int};
-use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use parking_lot::Mutex;
 use tt_vm::Runtime;
 
 use crate::convert::c_str;
 use crate::error::{CapiError, CapiResult, guard};
-use crate::plugin::PluginDir;
 
-static INITIALIZED: AtomicBool = AtomicBool::new(false);
-/// Serializes `TT_Init` / `TT_Close` against each other.
-static LIFECYCLE: Mutex<()> = Mutex::new(());
-static JIT_INSTALLED: AtomicBool = AtomicBool::new(false);
+pub use tt_host::lifecycle::{close, init, is_initialized};
 
 /// The process-wide runtime, or `runtime not initialized`.
 #[inline(always)]
 pub fn require_init() -> CapiResult<&'static Runtime> {
-    if INITIALIZED.load(Ordering::Acquire) {
-        Ok(Runtime::global())
-    } else {
-        Err(CapiError::NotInitialized)
-    }
+    tt_host::lifecycle::runtime().ok_or(CapiError::NotInitialized)
 }
 
-/// True between a successful `TT_Init` and the next `TT_Close`.
-pub fn is_initialized() -> bool {
-    INITIALIZED.load(Ordering::Acquire)
-}
-
-/// Initializes the runtime (the Rust side of `TT_Init`): opens the store, installs the lazy
-/// plugin loader for `plugin_dir`, the Bash bridge if available, and the JIT. Idempotent.
-pub fn init(db_path: Option<&str>, plugin_dir: Option<&str>) -> CapiResult<()> {
-    let _g = LIFECYCLE.lock();
-    if INITIALIZED.load(Ordering::Acquire) {
-        return Ok(());
-    }
-    let rt = Runtime::global();
-    let store = crate::persist::open_store(db_path)?;
-    rt.set_store(store);
-    match plugin_dir.filter(|d| !d.is_empty()) {
-        Some(dir) => {
-            let loader = PluginDir::new(PathBuf::from(dir));
-            rt.set_class_loader(Some(Arc::new(move |class: &str| loader.load_class(class))));
-        }
-        None => rt.set_class_loader(None),
-    }
-    crate::persist::install_bridge(rt);
-    if !JIT_INSTALLED.swap(true, Ordering::AcqRel) {
-        tt_jit::install(rt);
-    }
-    crate::send_cache::set_epoch_cell(rt.dispatch().epoch_ptr());
-    INITIALIZED.store(true, Ordering::Release);
-    Ok(())
-}
-
-/// Shuts the runtime down (the Rust side of `TT_Close`): saves modified instances, drops all
-/// instances and blocks, closes the store. Classes, selectors and plugins stay. No-op when
-/// not initialized.
-pub fn close() -> CapiResult<()> {
-    let _g = LIFECYCLE.lock();
-    if !INITIALIZED.swap(false, Ordering::AcqRel) {
-        return Ok(());
-    }
-    crate::send_cache::set_epoch_cell(std::ptr::null());
-    let rt = Runtime::global();
-    let saved = crate::persist::save_modified(rt);
-    rt.drop_all();
-    rt.set_store(None);
-    rt.set_class_loader(None);
-    rt.set_bash_fallback(None);
-    crate::persist::shutdown_bridge();
-    Ok(saved?)
+/// Connects the host layer to the C ABI's per-thread state: a failed lazy plugin load
+/// (`tt_host::plugin::PluginDir`) becomes the calling thread's last error. `TT_Init` calls it;
+/// a Rust host that initializes the runtime with [`tt_host::lifecycle::init`] and lets plugins
+/// call `TT_*` (the daemon) calls it once at startup. Idempotent.
+pub fn install_host_hooks() {
+    tt_host::plugin::set_load_error_hook(|e| crate::error::set_last_error(&e.to_string()));
 }
 
 /// `int TT_Init(char* dbPath, char* pluginDir)`: 0, or -1 with the last error set.
@@ -88,6 +36,7 @@ pub unsafe extern "C" fn TT_Init(db_path: *const c_char, plugin_dir: *const c_ch
         let db = unsafe { c_str(db_path) };
         // SAFETY: as above.
         let dir = unsafe { c_str(plugin_dir) };
+        install_host_hooks();
         init(db.as_deref(), dir.as_deref())?;
         Ok(0)
     })
@@ -99,7 +48,7 @@ pub unsafe extern "C" fn TT_Init(db_path: *const c_char, plugin_dir: *const c_ch
 /// Must not run concurrently with other calls; every handle becomes invalid.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn TT_Close() {
-    guard(close)
+    guard(|| Ok(close()?))
 }
 
 /// `void TT_SetSessionID(char* sessionID)`: the process-wide Bash bridge session; NULL or `""`
@@ -112,7 +61,7 @@ pub unsafe extern "C" fn TT_SetSessionID(session_id: *const c_char) {
     guard(|| {
         // SAFETY: NULL or NUL-terminated per the contract.
         let s = unsafe { c_str(session_id) };
-        crate::persist::set_session(s.as_deref().filter(|s| !s.is_empty()));
+        tt_host::store::set_session(s.as_deref().filter(|s| !s.is_empty()));
         Ok(())
     })
 }

@@ -1,6 +1,7 @@
 //! Persistence and the Bash bridge (docs/spec/c-abi.md §5): `TT_Persist`, `TT_Load`, `TT_Serialize`,
 //! `TT_Deserialize`, `TT_BashFallback`: `extern "C"` wrappers over [`tt_host::store`], which
-//! also holds the hooks `TT_Init` / `TT_Close` / `TT_SetSessionID` use (re-exported here).
+//! also holds the bridge and session state `tt_host::lifecycle` and `TT_SetSessionID` use
+//! (re-exported here).
 
 use std::ffi::{c_char, c_int};
 

@@ -1,81 +1,21 @@
 //! Reflection (docs/spec/c-abi.md §3.3): `TT_Classes`, `TT_Methods`, `TT_IVars`, `TT_Superclass`,
-//! `TT_ClassOf`, `TT_RespondsTo`, `TT_Stats`. Every `char*` result is `malloc`ed (caller frees).
+//! `TT_ClassOf`, `TT_RespondsTo`, `TT_Stats`: `extern "C"` wrappers over [`tt_host::reflect`].
+//! Every `char*` result is `malloc`ed (caller frees).
 
 use std::ffi::{c_char, c_int};
 
 use serde_json::{Value as Json, json};
-use tt_dispatch::{Side, selector_name};
-use tt_vm::block::registry;
-use tt_vm::{ClassId, MethodImpl, Runtime, Value};
+use tt_dispatch::Side;
+use tt_vm::Value;
+
+pub use tt_host::reflect::{methods_json, stats_json};
 
 use crate::convert::{c_str_or_empty, malloc_str};
-use crate::error::{CapiResult, guard};
+use crate::error::guard;
 use crate::lifecycle::require_init;
-use crate::types::*;
 
-fn class_id(rt: &Runtime, name: &str) -> CapiResult<ClassId> {
-    rt.resolve_class(name)
-        .ok_or_else(|| tt_vm::Error::not_found(format!("unknown class: {name}")).into())
-}
-
-/// The `TT_Methods` JSON of one side of a class.
-pub fn methods_json(rt: &Runtime, class: &str, side: Side) -> CapiResult<Json> {
-    let cid = class_id(rt, class)?;
-    let list: Vec<Json> = rt
-        .dispatch()
-        .methods(cid, side)
-        .into_iter()
-        .map(|m| {
-            let (kind, mut flags) = match &m.imp {
-                MethodImpl::Native(_) => ("native", TT_METHOD_NATIVE),
-                MethodImpl::Bytecode(_) => ("bytecode", 0),
-                MethodImpl::BashFallback { .. } => ("bash", TT_METHOD_BASH_FALLBACK),
-            };
-            if side == Side::Class {
-                flags |= TT_METHOD_CLASS_METHOD;
-            }
-            json!({
-                "selector": selector_name(m.selector).as_deref().unwrap_or(""),
-                "flags": flags,
-                "owner": rt.dispatch().class_name(m.owner).as_deref().unwrap_or(""),
-                "kind": kind,
-            })
-        })
-        .collect();
-    Ok(Json::Array(list))
-}
-
-/// The `TT_Stats` JSON (keys documented in `docs/capi.md`).
-pub fn stats_json(rt: &Runtime) -> Json {
-    let d = rt.dispatch().stats();
-    let j = tt_jit::stats();
-    json!({
-        "classes": rt.class_names().len(),
-        "instances": rt.resident_instances().len(),
-        "blocks": registry().len(),
-        // Released objects still kept for calls that were running (tt_vm::pin).
-        "retired_waiting": tt_vm::pin::waiting(),
-        "dispatch": {
-            "monomorphic": d.monomorphic,
-            "polymorphic": d.polymorphic,
-            "megamorphic": d.megamorphic,
-            "empty": d.empty,
-            "hits": d.hits,
-            "misses": d.misses,
-            "mega_hits": d.mega_hits,
-            "mega_misses": d.mega_misses,
-        },
-        "jit": {
-            "mode": format!("{:?}", rt.tier_mode()).to_lowercase(),
-            "installed": rt.compiler().is_some(),
-            "threshold": rt.tier_threshold(),
-            "compiled_blocks": j.compiled_units,
-            "compile_time_us": j.compile_time_us,
-            "code_bytes": j.code_bytes,
-            "failures": j.failures,
-        },
-        "plugins": crate::plugin::loaded_count(),
-    })
+fn class_id(rt: &tt_vm::Runtime, name: &str) -> crate::CapiResult<tt_vm::ClassId> {
+    Ok(tt_host::reflect::class_id(rt, name)?)
 }
 
 fn out(j: &Json) -> *mut c_char {

@@ -16,9 +16,10 @@
 //! * **Entries** are seqlocks (`seq` odd while a writer is inside; readers retry nothing: a
 //!   torn or changing entry is simply a miss). Writers are serialized by a mutex (fills are
 //!   rare: once per pair and epoch).
-//! * **Init.** The table is only consulted through [`EPOCH`], the registry's epoch cell
-//!   published by `TT_Init` and cleared by `TT_Close`, so a send before initialisation takes
-//!   the general path and its error.
+//! * **Init.** The table is only consulted through the registry's epoch cell that
+//!   [`tt_host::lifecycle::epoch_cell`] publishes while the runtime is initialised (by
+//!   `TT_Init` or a Rust host's `tt_host::lifecycle::init`), so a send before initialisation
+//!   takes the general path and its error.
 //!
 //! What a hit skips compared with the general path: the per-selector site and its hit counter
 //! (sends answered here are not counted in `tt stats`' site figures), the selector validity
@@ -28,7 +29,7 @@
 
 use std::ffi::c_int;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence};
+use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence};
 
 use tt_vm::Instance;
 
@@ -61,8 +62,6 @@ const EMPTY: Entry = Entry {
 static TABLE: [Entry; SLOTS] = [EMPTY; SLOTS];
 /// Serializes writers.
 static FILL: Mutex<()> = Mutex::new(());
-/// The registry's epoch cell while the runtime is initialised; null otherwise.
-static EPOCH: AtomicPtr<AtomicU32> = AtomicPtr::new(std::ptr::null_mut());
 
 #[inline(always)]
 fn slot(class_key: u32, sel: TTSel) -> &'static Entry {
@@ -78,7 +77,7 @@ fn slot(class_key: u32, sel: TTSel) -> &'static Entry {
 #[inline(always)]
 pub unsafe fn probe(receiver: *mut TTInstance, sel: TTSel) -> Option<CMethod> {
     // SAFETY: forwarded contract.
-    unsafe { probe_with(EPOCH.load(Ordering::Acquire), receiver, sel) }
+    unsafe { probe_with(tt_host::lifecycle::epoch_cell(), receiver, sel) }
 }
 
 /// [`probe`] with the epoch cell given (null: not initialised).
@@ -94,8 +93,8 @@ unsafe fn probe_with(
     if epoch.is_null() || receiver.is_null() {
         return None;
     }
-    // SAFETY: `EPOCH` points into the global runtime's registry (it lives for the process);
-    // other callers pass a live cell.
+    // SAFETY: the published epoch cell points into the global runtime's registry (it lives
+    // for the process); other callers pass a live cell.
     let epoch = unsafe { &*epoch }.load(Ordering::Relaxed);
     // SAFETY: a valid handle is the data pointer of an `Arc<Instance>` (crate::convert),
     // kept allocated by the caller's pin.
@@ -126,7 +125,7 @@ unsafe fn probe_with(
 
 /// The registry epoch to key a fill with: read it before the lookup whose result is filled.
 pub fn epoch_now() -> Option<u32> {
-    let epoch = EPOCH.load(Ordering::Acquire);
+    let epoch = tt_host::lifecycle::epoch_cell();
     // SAFETY: as in `probe`.
     (!epoch.is_null()).then(|| unsafe { &*epoch }.load(Ordering::Acquire))
 }
@@ -159,11 +158,6 @@ pub fn fill(epoch: u32, class_key: u32, sel: TTSel, cm: CMethod) {
     e.func.store(cm.func as usize, Ordering::Relaxed);
     e.num_args.store(cm.num_args, Ordering::Relaxed);
     e.seq.store(s.wrapping_add(2), Ordering::Release);
-}
-
-/// Publishes the registry's epoch cell (`TT_Init`) or withdraws it (`TT_Close`, with null).
-pub fn set_epoch_cell(cell: *const AtomicU32) {
-    EPOCH.store(cell.cast_mut(), Ordering::Release);
 }
 
 #[cfg(test)]

@@ -197,6 +197,8 @@ pub unsafe extern "C" fn TT_SendSel(
         // SAFETY: NULL or a valid handle per the contract; pinned; argument contract
         // forwarded.
         if let Some(cm) = unsafe { send_cache::probe(receiver, sel) }
+            // SAFETY: `cm` answers this receiver and selector; the receiver is pinned and
+            // the argument contract is forwarded.
             && let Some(ret) = unsafe { call_cached(cm, receiver, args, num_args) }
         {
             // SAFETY: the method's result is moved to us (docs/spec/c-abi.md §7).
@@ -308,7 +310,10 @@ pub unsafe extern "C" fn TT_SendDirect(
         // by the general path, in its order of checks); the handle is valid per the contract
         // and pinned; argument contract forwarded.
         if let Ok(sel) = unsafe { sel_from_ptr(selector) }
+            // SAFETY: the handle is valid per the contract and pinned.
             && let Some(cm) = unsafe { send_cache::probe(inst, sel.0) }
+            // SAFETY: `cm` answers this receiver and selector; the receiver is pinned and
+            // the argument contract is forwarded.
             && let Some(ret) = unsafe { call_cached(cm, inst, args, num_args) }
         {
             // SAFETY: the method's result is moved to us (docs/spec/c-abi.md §7).

@@ -196,12 +196,7 @@ pub type TTMethodFunc = Option<
     unsafe extern "C" fn(this: *mut TTInstance, args: *mut TTValue, num_args: c_int) -> TTValue,
 >;
 
-/// `TT_METHOD_NATIVE`.
-pub const TT_METHOD_NATIVE: u32 = 1;
-/// `TT_METHOD_BASH_FALLBACK`: a Bash-only method (lookup skips it natively).
-pub const TT_METHOD_BASH_FALLBACK: u32 = 2;
-/// `TT_METHOD_CLASS_METHOD` (informational; the table an entry is in decides).
-pub const TT_METHOD_CLASS_METHOD: u32 = 4;
+pub use tt_host::reflect::{TT_METHOD_BASH_FALLBACK, TT_METHOD_CLASS_METHOD, TT_METHOD_NATIVE};
 
 /// One method table entry.
 #[repr(C)]

@@ -59,7 +59,7 @@ impl Engine {
             .plugin_dir
             .as_ref()
             .map(|p| p.to_string_lossy().into_owned());
-        trashtalk::lifecycle::init(db.as_deref(), dir.as_deref())
+        tt_host::lifecycle::init(db.as_deref(), dir.as_deref())
             .map_err(|e| EngineError::Init(e.to_string()))?;
         if rt.store().is_none() {
             // `TT_Init` of this build opened no store: open it here (docs/spec/persistence.md §2–3).
@@ -152,7 +152,7 @@ impl Engine {
         if let Err(e) = self.persist_dirty(None) {
             self.debug(&format!("close: {e}"));
         }
-        if let Err(e) = trashtalk::lifecycle::close() {
+        if let Err(e) = tt_host::lifecycle::close() {
             self.debug(&format!("close: {e}"));
         }
         self.rt.set_store(None);

@@ -3,6 +3,9 @@
 //! The linker only pulls in the parts of an rlib that something references, and the export list
 //! (`build.rs`) only exports what was pulled in. Plugins loaded into `tt` resolve `TT_*` against
 //! the executable (one runtime per process, docs/spec/c-abi.md §1), so every function is referenced here.
+//!
+//! This is the only file of the daemon that uses the `trashtalk` crate (the test
+//! `tests/tests/daemon_layering.rs` enforces it): everything else goes through `tt_host`.
 
 use trashtalk::{
     TT_GetLastError, TT_Version, TT_VersionNumber, blocks, classes, instances, lifecycle, persist,
@@ -65,7 +68,10 @@ fn addresses() -> [*const (); 50] {
     ]
 }
 
-/// Called once at startup; the optimizer cannot drop the references.
+/// Called once at startup, before the runtime is initialized: keeps the references (the
+/// optimizer cannot drop them) and connects the host layer to the C ABI's per-thread state, as
+/// `TT_Init` does (`trashtalk::lifecycle::install_host_hooks`).
 pub fn keep() {
     std::hint::black_box(addresses());
+    lifecycle::install_host_hooks();
 }

@@ -10,7 +10,7 @@ use tt_vm::object::{is_valid_id, new_instance_id};
 use tt_vm::{ErrorKind, Instance, MethodImpl, Value};
 
 use crate::engine::Engine;
-use trashtalk::plugin::JsonDispatch;
+use tt_host::plugin::JsonDispatch;
 
 use crate::plugins::{Ensure, call_dispatch};
 use crate::protocol::{EXIT_FALLBACK, EXIT_OK, Request, Response};

@@ -1,5 +1,5 @@
 //! The plugin directory as the daemon sees it (docs/spec/daemon-protocol.md §9), on top of the runtime's
-//! loader in the `trashtalk` crate (`load_plugin`, `find_json_dispatch`): that loader is shared
+//! loader in `tt_host::plugin` (`load_plugin`, `find_json_dispatch`): that loader is shared
 //! with the runtime's lazy class loading, so a file is loaded (and its `TT_PluginInit` run) once
 //! whoever asks first.
 //!
@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use parking_lot::Mutex;
-use trashtalk::plugin::{JsonDispatch, PLUGIN_EXT, find_json_dispatch, load_plugin};
+use tt_host::plugin::{JsonDispatch, PLUGIN_EXT, find_json_dispatch, load_plugin};
 
 /// What [`Plugins::ensure`] found for a class.
 #[derive(Debug, Clone)]

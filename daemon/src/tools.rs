@@ -86,5 +86,5 @@ pub fn load(rt: &Runtime, files: &[PathBuf], eval_src: Option<&str>) -> Result<S
 
 /// `tt stats`: runtime statistics as JSON (`TT_Stats`).
 pub fn stats(rt: &Runtime) -> String {
-    trashtalk::reflect::stats_json(rt).to_string()
+    tt_host::reflect::stats_json(rt).to_string()
 }

@@ -96,7 +96,7 @@ fn worked_examples_load_verify_and_reserialize_exactly() {
             "{name} canonical"
         );
         let v = load_verified(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(serialize(&v.chunk()).unwrap(), bytes, "{name} verified");
+        assert_eq!(serialize(v.chunk()).unwrap(), bytes, "{name} verified");
     }
 }
 
@@ -116,7 +116,7 @@ fn nested_examples_carry_verified_nested_chunks() {
         .as_ref()
         .expect("constant 0 is a nested chunk");
     assert!(v.nested()[1].is_none());
-    assert_eq!(serialize(&inner.chunk()).unwrap(), hex(NESTED_INNER));
+    assert_eq!(serialize(inner.chunk()).unwrap(), hex(NESTED_INNER));
     assert_eq!(inner.chunk().captures[0].source, CaptureSource::Param);
     let nlr = load_verified(&hex(NLR)).unwrap();
     let inner = nlr.nested()[0].as_ref().unwrap();
@@ -875,7 +875,7 @@ fn exercise(bytes: &[u8]) {
     }
     if let Ok(v) = load_verified(bytes) {
         assert!(v.max_stack() <= 1024);
-        let _ = disassemble(&v.chunk());
+        let _ = disassemble(v.chunk());
     }
 }
 

@@ -103,7 +103,8 @@ impl Api {
     /// A new instance of `class` (id and handle).
     fn instance(&self, class: &str) -> (CString, *mut TTInstance) {
         let c = cstr(class);
-        // SAFETY: valid NUL-terminated strings; the returned id is malloc'ed (copied, freed).
+        // SAFETY: `c` is a NUL-terminated class name that outlives the calls; the returned id
+        // is a malloc'ed string, checked non-null, copied and freed once.
         unsafe {
             let id = (self.new)(c.as_ptr() as *mut _);
             assert!(!id.is_null(), "TT_New({class}) failed");
@@ -117,7 +118,8 @@ impl Api {
 
     fn block(&self, hex: &str) -> *mut TTBlock {
         let mut bytes = tt_benches::hex(hex);
-        // SAFETY: valid buffer; the returned id is a malloc'ed string, freed after use.
+        // SAFETY: `bytes` is a live buffer of `bytes.len()` bytes and no captures are passed;
+        // the returned id is a malloc'ed string, checked non-null and freed after use.
         unsafe {
             let id =
                 (self.register_block)(bytes.as_mut_ptr(), bytes.len(), std::ptr::null_mut(), 0);
@@ -178,11 +180,10 @@ fn capi(c: &mut Criterion) {
     let dir = std::env::temp_dir().join(format!("tt-bench-capi-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("bench dir");
     let db = cstr(dir.join("bench.db").to_str().expect("utf-8 path"));
-    // SAFETY: valid arguments.
-    assert_eq!(
-        unsafe { (api.init)(db.as_ptr() as *mut _, std::ptr::null_mut()) },
-        0
-    );
+    // SAFETY: `db` is a NUL-terminated path that outlives the call; a null plugin path list is
+    // allowed (docs/spec/c-abi.md, `TT_Init`).
+    let status = unsafe { (api.init)(db.as_ptr() as *mut _, std::ptr::null_mut()) };
+    assert_eq!(status, 0);
     let plugins: Vec<Library> = ["BenchTarget", "Counter", "EventDispatcher", "Stream"]
         .iter()
         .map(|p| open(&tt_plugin_native::plugin_path(p)))
@@ -191,7 +192,7 @@ fn capi(c: &mut Criterion) {
 
     let (id, h) = api.instance("BenchTarget");
     let get = cstr("get");
-    // SAFETY: valid selector string.
+    // SAFETY: `get` is a NUL-terminated selector that outlives the call.
     let sel_get = unsafe { (api.intern)(get.as_ptr()) };
     let get_ptr = get.as_ptr() as *mut c_char;
     let id_ptr = id.as_ptr() as *mut c_char;
@@ -227,16 +228,13 @@ fn capi(c: &mut Criterion) {
             0,
         ));
     };
-    // SAFETY: as for the closures above; `text` releases the result.
-    assert_eq!(
-        api.text(unsafe { (api.send_sel)(h, sel_get, std::ptr::null_mut(), 0) }),
-        "42"
-    );
-    // SAFETY: as above.
-    assert_eq!(
-        api.text(unsafe { (api.send)(id_ptr, get_ptr, std::ptr::null_mut(), 0) }),
-        "42"
-    );
+    // SAFETY: as for `f_sel`: a live handle, an interned selector, no arguments.
+    let r = unsafe { (api.send_sel)(h, sel_get, std::ptr::null_mut(), 0) };
+    // `text` releases the result.
+    assert_eq!(api.text(r), "42");
+    // SAFETY: as for `f_id`: NUL-terminated id and selector that outlive the call.
+    let r = unsafe { (api.send)(id_ptr, get_ptr, std::ptr::null_mut(), 0) };
+    assert_eq!(api.text(r), "42");
 
     c.bench_function("capi/c_indirect_call_baseline", |b| b.iter(f_base));
     c.bench_function("capi/send_sel", |b| b.iter(f_sel));
@@ -250,7 +248,8 @@ fn capi(c: &mut Criterion) {
     let event_class = cstr("Event");
     let from_json = cstr("fromJson:");
     let mut arg = TTValue::borrowed_str(json.as_ptr());
-    // SAFETY: valid arguments; the event INSTANCE result owns nothing.
+    // SAFETY: NUL-terminated class and selector, one borrowed STRING argument (`json` outlives
+    // the call); the event INSTANCE result owns nothing.
     let mut event = unsafe {
         (api.send)(
             event_class.as_ptr() as *mut _,
@@ -266,10 +265,11 @@ fn capi(c: &mut Criterion) {
         TTValue::borrowed_str(incr.as_ptr()),
     ];
     let subscribe = cstr("subscribe:selector:");
-    // SAFETY: valid arguments.
+    // SAFETY: `d` is a live handle, the selector is NUL-terminated and `sub` holds two
+    // arguments (an instance handle and a borrowed string) that outlive the call.
     api.text(unsafe { (api.send_direct)(d, subscribe.as_ptr() as *mut _, sub.as_mut_ptr(), 2) });
     let dispatch = cstr("dispatch:");
-    // SAFETY: valid selector.
+    // SAFETY: `dispatch` is a NUL-terminated selector that outlives the call.
     let sel_dispatch = unsafe { (api.intern)(dispatch.as_ptr()) };
     // SAFETY: valid handle, interned selector, one INSTANCE argument; INT result.
     let mut f_cross = || unsafe {
@@ -280,11 +280,9 @@ fn capi(c: &mut Criterion) {
     // Blocks.
     let inc = api.block(INC_HEX);
     let mut x = TTValue::int(41);
-    // SAFETY: a registered block handle and one INT argument.
-    assert_eq!(
-        api.text(unsafe { (api.invoke_block_direct)(inc, &mut x, 1) }),
-        "42"
-    );
+    // SAFETY: `inc` is a registered block handle; `x` is one INT argument that owns nothing.
+    let r = unsafe { (api.invoke_block_direct)(inc, &mut x, 1) };
+    assert_eq!(api.text(r), "42");
     // SAFETY: as above; the INT result owns nothing.
     let mut f_block = || unsafe {
         black_box((api.invoke_block_direct)(black_box(inc), &mut x, 1));
@@ -317,7 +315,8 @@ fn capi(c: &mut Criterion) {
             TTValue::int(EVENTS),
             TTValue::block(ident),
         ];
-        // SAFETY: valid arguments; the INT result owns nothing.
+        // SAFETY: NUL-terminated class and selector, three arguments (a borrowed string that
+        // outlives the call, an INT, a registered block handle); the INT result owns nothing.
         let r = unsafe {
             (api.send)(
                 stream.as_ptr() as *mut _,

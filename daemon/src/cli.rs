@@ -184,7 +184,7 @@ fn run(chunk: &str, args: &[String]) -> Result<String, CliError> {
 fn disasm(chunk: &str) -> Result<String, CliError> {
     let bytes = read_chunk(chunk)?;
     let v = tt_vm::ttbc::load_verified(&bytes).map_err(tt_vm::Error::from)?;
-    Ok(tt_vm::ttbc::disassemble(&v.chunk))
+    Ok(tt_vm::ttbc::disassemble(v.chunk()))
 }
 
 const DEMO: &[(&str, &str, &[&str])] = &[

@@ -149,7 +149,7 @@ fn serialize(req: &Request) -> Response {
     let Some(block) = registry().lookup(&req.block_id) else {
         return Response::error(format!("block not found: {}", req.block_id));
     };
-    let chunk = &block.code().verified.chunk;
+    let chunk = block.code().verified.chunk();
     let bytes = match tt_vm::ttbc::serialize(chunk) {
         Ok(b) => b,
         Err(e) => return Response::error(e.to_string()),

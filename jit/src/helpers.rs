@@ -168,39 +168,78 @@ pub(crate) fn cmp_code(op: Cmp) -> i64 {
     }
 }
 
-/// A view of value bits owned by compiled code (or by its frame), dropped only by [`consume`].
-#[inline(always)]
-fn borrow(bits: u64) -> ManuallyDrop<Value> {
-    // SAFETY: compiled code only passes bits of values that are alive for the whole call (it owns
-    // them, or they are borrowed from the frame's params/locals or the unit's constants); the
-    // `ManuallyDrop` is only dropped by `consume`, for operands compiled code handed over.
-    ManuallyDrop::new(unsafe { Value::from_raw_bits(bits) })
+/// The operands of a value helper: views of value bits that compiled code owns or borrows.
+/// Dropping it releases the operands whose bit is set in `owned` (compiled code handed them
+/// over) and leaves the borrowed ones alone.
+struct Operands<const N: usize> {
+    vals: [ManuallyDrop<Value>; N],
+    owned: u64,
 }
 
-/// Releases the operands whose bit is set in `owned` (compiled code handed them over).
-#[inline(always)]
-fn consume(owned: u64, operands: &mut [ManuallyDrop<Value>]) {
-    for (i, v) in operands.iter_mut().enumerate() {
-        if owned & (1 << i) != 0 {
-            // SAFETY: bit `i` says compiled code owned this operand and handed it over; it is
-            // dropped exactly once, here, and compiled code does not use the bits again.
-            unsafe { ManuallyDrop::drop(v) };
+impl<const N: usize> Operands<N> {
+    /// Views `bits` as values.
+    ///
+    /// # Safety
+    /// Each of `bits` is the bits of a value that stays alive for the whole helper call (compiled
+    /// code owns it, or borrows it from the frame's params or locals or the unit's constants);
+    /// those whose bit is set in `owned` are handed over: the caller never uses them again.
+    #[inline(always)]
+    unsafe fn new(bits: [u64; N], owned: u64) -> Self {
+        Operands {
+            // SAFETY: live values (the caller's contract); the `ManuallyDrop` leaves borrowed
+            // ones alone, and `drop` releases only the handed-over ones.
+            vals: bits.map(|b| ManuallyDrop::new(unsafe { Value::from_raw_bits(b) })),
+            owned,
         }
     }
 }
 
-extern "C" fn tt_jit_retain(v: u64) {
-    // SAFETY: `v` is a live value (see `borrow`); the clone's count is handed to the caller,
-    // which now owns one more reference (the bits it keeps).
+impl<const N: usize> std::ops::Index<usize> for Operands<N> {
+    type Output = Value;
+    #[inline(always)]
+    fn index(&self, i: usize) -> &Value {
+        &self.vals[i]
+    }
+}
+
+impl<const N: usize> Drop for Operands<N> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        for (i, v) in self.vals.iter_mut().enumerate() {
+            if self.owned & (1 << i) != 0 {
+                // SAFETY: bit `i` says compiled code owned this operand and handed it over
+                // (`Operands::new`'s contract); it is dropped exactly once, here, and `vals`
+                // is never read again.
+                unsafe { ManuallyDrop::drop(v) };
+            }
+        }
+    }
+}
+
+/// `retain(v)`.
+///
+/// # Safety
+/// `v` is the bits of a live value; the caller owns the new strong count (the bits it keeps).
+unsafe extern "C" fn tt_jit_retain(v: u64) {
+    // SAFETY: `v` is a live value (the caller's contract); the clone's count is handed to the
+    // caller, which now owns one more reference.
     std::mem::forget(unsafe { Value::clone_from_bits(v) });
 }
 
-extern "C" fn tt_jit_release(v: u64) {
-    // SAFETY: compiled code passes a value it owns and never uses these bits again.
+/// `release(v)`.
+///
+/// # Safety
+/// `v` is the bits of a value the caller owns and never uses again.
+unsafe extern "C" fn tt_jit_release(v: u64) {
+    // SAFETY: the caller hands over its owned value (the caller's contract); dropped once.
     drop(unsafe { Value::from_raw_bits(v) });
 }
 
-extern "C" fn tt_jit_arith(op: u64, a: u64, b: u64, owned: u64) -> u64 {
+/// `arith(op, a, b, owned) -> v`.
+///
+/// # Safety
+/// As for [`Operands::new`] with `[a, b]` and `owned`.
+unsafe extern "C" fn tt_jit_arith(op: u64, a: u64, b: u64, owned: u64) -> u64 {
     let op = match op {
         0 => Arith::Add,
         1 => Arith::Sub,
@@ -208,21 +247,28 @@ extern "C" fn tt_jit_arith(op: u64, a: u64, b: u64, owned: u64) -> u64 {
         3 => Arith::Div,
         _ => Arith::Mod,
     };
-    let mut v = [borrow(a), borrow(b)];
-    let r = ops::arith(op, &v[0], &v[1]);
-    consume(owned, &mut v);
-    r.into_raw_bits()
+    // SAFETY: forwarded from the caller.
+    let v = unsafe { Operands::new([a, b], owned) };
+    ops::arith(op, &v[0], &v[1]).into_raw_bits()
 }
 
-extern "C" fn tt_jit_neg(a: u64, owned: u64) -> u64 {
-    let mut v = [borrow(a)];
-    let r = ops::neg(&v[0]);
-    consume(owned, &mut v);
-    r.into_raw_bits()
+/// `neg(a, owned) -> v`.
+///
+/// # Safety
+/// As for [`Operands::new`] with `[a]` and `owned`.
+unsafe extern "C" fn tt_jit_neg(a: u64, owned: u64) -> u64 {
+    // SAFETY: forwarded from the caller.
+    let v = unsafe { Operands::new([a], owned) };
+    ops::neg(&v[0]).into_raw_bits()
 }
 
-extern "C" fn tt_jit_compare(op: u64, a: u64, b: u64, owned: u64) -> u64 {
-    let mut v = [borrow(a), borrow(b)];
+/// `compare(op, a, b, owned) -> true|false bits`.
+///
+/// # Safety
+/// As for [`Operands::new`] with `[a, b]` and `owned`.
+unsafe extern "C" fn tt_jit_compare(op: u64, a: u64, b: u64, owned: u64) -> u64 {
+    // SAFETY: forwarded from the caller.
+    let v = unsafe { Operands::new([a, b], owned) };
     let r = match op as i64 {
         0 => ops::compare(Cmp::Lt, &v[0], &v[1]),
         1 => ops::compare(Cmp::Le, &v[0], &v[1]),
@@ -231,39 +277,55 @@ extern "C" fn tt_jit_compare(op: u64, a: u64, b: u64, owned: u64) -> u64 {
         CMP_EQ => ops::text_eq(&v[0], &v[1]),
         _ => !ops::text_eq(&v[0], &v[1]),
     };
-    consume(owned, &mut v);
     Value::bool(r).into_raw_bits()
 }
 
-extern "C" fn tt_jit_truthy(a: u64, owned: u64) -> u64 {
-    let mut v = [borrow(a)];
-    let r = ops::truthy(&v[0]);
-    consume(owned, &mut v);
-    r as u64
+/// `truthy(v, owned) -> 0|1`.
+///
+/// # Safety
+/// As for [`Operands::new`] with `[a]` and `owned`.
+unsafe extern "C" fn tt_jit_truthy(a: u64, owned: u64) -> u64 {
+    // SAFETY: forwarded from the caller.
+    let v = unsafe { Operands::new([a], owned) };
+    ops::truthy(&v[0]) as u64
 }
 
-extern "C" fn tt_jit_text_empty(a: u64, owned: u64) -> u64 {
-    let mut v = [borrow(a)];
-    let r = ops::text_is_empty(&v[0]);
-    consume(owned, &mut v);
-    r as u64
+/// `text_empty(v, owned) -> 0|1`.
+///
+/// # Safety
+/// As for [`Operands::new`] with `[a]` and `owned`.
+unsafe extern "C" fn tt_jit_text_empty(a: u64, owned: u64) -> u64 {
+    // SAFETY: forwarded from the caller.
+    let v = unsafe { Operands::new([a], owned) };
+    ops::text_is_empty(&v[0]) as u64
 }
 
-extern "C" fn tt_jit_concat(a: u64, b: u64, owned: u64) -> u64 {
-    let mut v = [borrow(a), borrow(b)];
-    let r = ops::concat(&v[0], &v[1]);
-    consume(owned, &mut v);
-    r.into_raw_bits()
+/// `concat(a, b, owned) -> v`.
+///
+/// # Safety
+/// As for [`Operands::new`] with `[a, b]` and `owned`.
+unsafe extern "C" fn tt_jit_concat(a: u64, b: u64, owned: u64) -> u64 {
+    // SAFETY: forwarded from the caller.
+    let v = unsafe { Operands::new([a, b], owned) };
+    ops::concat(&v[0], &v[1]).into_raw_bits()
 }
 
-extern "C" fn tt_jit_strlen(a: u64, owned: u64) -> u64 {
-    let mut v = [borrow(a)];
-    let r = ops::strlen(&v[0]);
-    consume(owned, &mut v);
-    r.into_raw_bits()
+/// `strlen(a, owned) -> v`.
+///
+/// # Safety
+/// As for [`Operands::new`] with `[a]` and `owned`.
+unsafe extern "C" fn tt_jit_strlen(a: u64, owned: u64) -> u64 {
+    // SAFETY: forwarded from the caller.
+    let v = unsafe { Operands::new([a], owned) };
+    ops::strlen(&v[0]).into_raw_bits()
 }
 
-extern "C" fn tt_jit_op(
+/// `op(ctx, pc, vals, n) -> v | UNWIND`.
+///
+/// # Safety
+/// `ctx` is the live, exclusively used `JitCtx` the calling compiled code was entered with;
+/// `vals` as for [`JitCtx::exec_op`].
+unsafe extern "C" fn tt_jit_op(
     ctx: *mut JitCtx<'_, '_, '_>,
     pc: usize,
     vals: *const u64,
@@ -275,7 +337,12 @@ extern "C" fn tt_jit_op(
     unsafe { (*ctx).exec_op(pc, vals, n) }
 }
 
-extern "C" fn tt_jit_send(
+/// `send(ctx, site, vals, n, recv_owned) -> v | UNWIND`.
+///
+/// # Safety
+/// As for [`tt_jit_op`]; `site` points to a live send cache of the running unit; `vals` as for
+/// [`JitCtx::send`].
+unsafe extern "C" fn tt_jit_send(
     ctx: *mut JitCtx<'_, '_, '_>,
     site: *const SendCache<MethodImpl>,
     vals: *const u64,
@@ -289,12 +356,20 @@ extern "C" fn tt_jit_send(
     unsafe { (*ctx).send(&*site, vals, n, recv_owned != 0) }
 }
 
-extern "C" fn tt_jit_flush_hits(site: *const SendCache<MethodImpl>) {
+/// `flush_hits(site)`.
+///
+/// # Safety
+/// `site` points to a live send cache of the running unit.
+unsafe extern "C" fn tt_jit_flush_hits(site: *const SendCache<MethodImpl>) {
     // SAFETY: as in `tt_jit_send`: `site` points into the running unit's `sites`.
     unsafe { (*site).flush_hits() }
 }
 
-extern "C" fn tt_jit_send_found(
+/// `send_found(ctx, site, m, vals, n, recv_owned) -> v | UNWIND`.
+///
+/// # Safety
+/// As for [`tt_jit_send`]; `m` as for [`JitCtx::send_found`].
+unsafe extern "C" fn tt_jit_send_found(
     ctx: *mut JitCtx<'_, '_, '_>,
     site: *const SendCache<MethodImpl>,
     m: *const Method<MethodImpl>,

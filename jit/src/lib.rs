@@ -100,7 +100,11 @@ pub fn fast_loop_heads(unit: &CodeUnit) -> Result<Vec<usize>, String> {
     translate::fast_loop_heads(unit)
 }
 
-impl Compiler for Jit {
+// SAFETY: `Engine::compile` returns the entry of a Cranelift function translated from `unit`
+// by `translate` (the calling convention of `tt_vm::tier`: params read in place, `ctx` passed
+// only to the helpers of `helpers.rs` and native thin entries, owned result bits or UNWIND),
+// with `keep_alive` holding its JIT module and the constants its code embeds.
+unsafe impl Compiler for Jit {
     fn compile(&self, unit: &CodeUnit) -> Result<Compiled, String> {
         match self.engine.compile(unit) {
             Ok(c) => {

@@ -164,13 +164,18 @@ impl Stack<'_> {
 
     /// Pushes the bits of a value that outlives the call (no count taken when there is room
     /// to record that).
-    fn push_borrowed(&mut self, bits: u64) {
+    ///
+    /// # Safety
+    /// `bits` is the bits of a live value that stays alive for the rest of the resume call (a
+    /// param, a constant, or a slot entry that is itself borrowed).
+    unsafe fn push_borrowed(&mut self, bits: u64) {
         if self.sp < 64 {
             self.slots[self.sp] = bits;
             self.set_borrowed(self.sp, true);
             self.sp += 1;
         } else {
-            // SAFETY: `bits` is a live value (see above); the clone is owned by the slot.
+            // SAFETY: `bits` is a live value (the caller's contract); the clone is owned by the
+            // slot.
             self.push(unsafe { Value::clone_from_bits(bits) });
         }
     }
@@ -232,9 +237,15 @@ impl Drop for Entry {
 
 /// Re-executes a run (see the module docs). `buf` holds the run's starting state and receives
 /// its final state; the run's operand stack lives in the buffer too (no allocation).
-pub(crate) extern "C" fn tt_jit_resume(site: *const ResumeSite, buf: *mut u64) {
-    // SAFETY: compiled code passes the address of one of its own `ResumeSite`s (kept alive with
-    // the code) and a buffer of `site.words()` words laid out as the module docs say.
+///
+/// # Safety
+/// `site` points to a live [`ResumeSite`] and `buf` to `site.words()` words laid out as the
+/// module docs say: live params (borrowed), owned locals, and stack entries from `base` up,
+/// owned where `in_owned` says so and otherwise borrowed from values that outlive the call.
+pub(crate) unsafe extern "C" fn tt_jit_resume(site: *const ResumeSite, buf: *mut u64) {
+    // SAFETY: the caller's contract: compiled code passes the address of one of its own
+    // `ResumeSite`s (kept alive with the code) and a buffer of `site.words()` words laid out as
+    // the module docs say.
     let (site, buf) = unsafe {
         let site = &*site;
         (site, std::slice::from_raw_parts_mut(buf, site.words()))
@@ -256,21 +267,19 @@ pub(crate) extern "C" fn tt_jit_resume(site: *const ResumeSite, buf: *mut u64) {
     };
     // The locals hold values this function owns (compiled code hands them over and reloads
     // them afterwards), as do the owned stack slots.
-    // SAFETY: `take` is only given the bits of an owned local or stack slot and moves that
-    // count out (the slot is rewritten, or no longer read, right after).
-    let take = |bits: u64| unsafe { Value::from_raw_bits(bits) };
-    // SAFETY: `clone` is only given the bits of a live value (a local, a stack slot); the new
-    // count belongs to the caller.
-    let clone = |bits: u64| unsafe { Value::clone_from_bits(bits) };
     for op in site.ops.iter() {
         match op {
             ROp::Pop => drop(st.pop()),
             ROp::Dup => {
                 let top = st.sp - 1;
                 if st.is_borrowed(top) {
-                    st.push_borrowed(st.slots[top]);
+                    // SAFETY: a borrowed entry's value outlives the call (it is a param, a
+                    // constant or a local's value borrowed on entry).
+                    unsafe { st.push_borrowed(st.slots[top]) };
                 } else {
-                    st.push(clone(st.slots[top]));
+                    // SAFETY: an owned slot below `sp` holds a live value; the clone is a new
+                    // count owned by the pushed slot.
+                    st.push(unsafe { Value::clone_from_bits(st.slots[top]) });
                 }
             }
             ROp::Swap => st.swap(st.sp - 1, st.sp - 2),
@@ -280,15 +289,20 @@ pub(crate) extern "C" fn tt_jit_resume(site: *const ResumeSite, buf: *mut u64) {
                 st.swap(n - 3, n - 2);
                 st.swap(n - 2, n - 1);
             }
-            ROp::Push(v) => st.push_borrowed(v.bits()),
-            ROp::Load(s) => st.push(clone(locals[*s])),
+            // SAFETY: `v` belongs to the site, which outlives the call.
+            ROp::Push(v) => unsafe { st.push_borrowed(v.bits()) },
+            // SAFETY: a local slot holds a live value this function owns; the clone is a new
+            // count owned by the pushed slot.
+            ROp::Load(s) => st.push(unsafe { Value::clone_from_bits(locals[*s]) }),
             ROp::Store(s) => {
                 let v = st.pop().into_owned();
                 let old = std::mem::replace(&mut locals[*s], v.into_raw_bits());
-                drop(take(old));
+                // SAFETY: `old` is the owned value the local slot held; the slot now holds
+                // the new one, so this count is released exactly once.
+                drop(unsafe { Value::from_raw_bits(old) });
             }
-            // Params are borrowed from the caller for the whole activation.
-            ROp::Param(s) => st.push_borrowed(params[*s]),
+            // SAFETY: params are borrowed from the caller for the whole activation.
+            ROp::Param(s) => unsafe { st.push_borrowed(params[*s]) },
             ROp::Neg => {
                 let a = st.pop();
                 st.push(ops::neg(&a));
@@ -313,11 +327,15 @@ pub(crate) extern "C" fn tt_jit_resume(site: *const ResumeSite, buf: *mut u64) {
         let borrowed = st.is_borrowed(j);
         if owned && borrowed {
             // Compiled code owns this entry: take a count of it.
-            std::mem::forget(clone(st.slots[j]));
+            // SAFETY: a borrowed entry is a live value that outlives the call; the new count
+            // is handed to compiled code with the slot's bits.
+            std::mem::forget(unsafe { Value::clone_from_bits(st.slots[j]) });
         } else if !owned && !borrowed {
             // Compiled code borrows this entry (from a local, a param or a constant holding
             // the same value): give back this function's count, keep the bits.
-            drop(take(st.slots[j]));
+            // SAFETY: an owned entry's count belongs to this function; it is released once,
+            // and compiled code holds the same value elsewhere, keeping the bits valid.
+            drop(unsafe { Value::from_raw_bits(st.slots[j]) });
         }
     }
 }
@@ -373,7 +391,9 @@ mod tests {
             for (j, w) in buf.iter_mut().enumerate() {
                 *w = Value::int(j as i64 + 1).into_raw_bits();
             }
-            tt_jit_resume(&site, buf.as_mut_ptr());
+            // SAFETY: `site` is live and `buf` has `site.words()` words, each an owned
+            // immediate, matching `in_owned` (all owned).
+            unsafe { tt_jit_resume(&site, buf.as_mut_ptr()) };
             for &w in &buf[site.params..] {
                 // SAFETY: every word past the params holds an owned immediate written above
                 // or by the run.

@@ -933,7 +933,8 @@ fn tiering_threshold_and_failures() {
     assert!(b.code().compiled().is_none());
     // A failing compiler leaves the unit interpreted with the reason recorded.
     struct Failing;
-    impl Compiler for Failing {
+    // SAFETY: never returns a `Compiled`, so there is no entry to vouch for.
+    unsafe impl Compiler for Failing {
         fn compile(&self, _unit: &tt_vm::interp::CodeUnit) -> Result<Compiled, String> {
             Err("no thanks".into())
         }

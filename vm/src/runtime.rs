@@ -547,7 +547,7 @@ impl Runtime {
     /// Loads, verifies and registers a chunk with by-value capture cells (`None` = empty cell).
     pub fn register_block(&self, bytes: &[u8], captures: Vec<Option<Value>>) -> Result<Arc<Block>> {
         let verified = load_verified(bytes)?;
-        let declared = verified.chunk.captures.len();
+        let declared = verified.chunk().captures.len();
         if captures.len() > declared {
             return Err(Error::invalid(format!(
                 "too many captures: got {}, block declares {declared}",

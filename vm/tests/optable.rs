@@ -65,7 +65,7 @@ fn verifier_depths_follow_the_table_for_every_opcode() {
         let (pops, pushes) = op.stack_effect(COUNT);
         let v = verify(chunk_around(op, pops)).unwrap_or_else(|e| panic!("{op:?}: {e}"));
         let after = if op.ends_block() { 0 } else { pushes };
-        assert_eq!(v.max_stack, pops.max(after), "{op:?}");
+        assert_eq!(v.max_stack(), pops.max(after), "{op:?}");
         if pops > 0 {
             let e = verify(chunk_around(op, pops - 1)).unwrap_err();
             let want = TtbcError::code(

@@ -57,7 +57,7 @@ fn err_chunk(c: &Chunk) -> String {
 }
 
 fn ok_chunk(c: &Chunk) -> usize {
-    load_verified(&serialize(c).unwrap()).unwrap().max_stack
+    load_verified(&serialize(c).unwrap()).unwrap().max_stack()
 }
 
 fn code(code: &[u8]) -> Chunk {
@@ -96,29 +96,31 @@ fn worked_examples_load_verify_and_reserialize_exactly() {
             "{name} canonical"
         );
         let v = load_verified(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(serialize(&v.chunk).unwrap(), bytes, "{name} verified");
+        assert_eq!(serialize(v.chunk()).unwrap(), bytes, "{name} verified");
     }
 }
 
 #[test]
 fn worked_example_max_stack_depths() {
-    assert_eq!(load_verified(&hex(ADD)).unwrap().max_stack, 2);
-    assert_eq!(load_verified(&hex(SUM)).unwrap().max_stack, 2);
-    assert_eq!(load_verified(&hex(IF_YES)).unwrap().max_stack, 2);
-    assert_eq!(load_verified(&hex(SEND_SETVALUE)).unwrap().max_stack, 3);
+    assert_eq!(load_verified(&hex(ADD)).unwrap().max_stack(), 2);
+    assert_eq!(load_verified(&hex(SUM)).unwrap().max_stack(), 2);
+    assert_eq!(load_verified(&hex(IF_YES)).unwrap().max_stack(), 2);
+    assert_eq!(load_verified(&hex(SEND_SETVALUE)).unwrap().max_stack(), 3);
 }
 
 #[test]
 fn nested_examples_carry_verified_nested_chunks() {
     let v = load_verified(&hex(NESTED)).unwrap();
-    assert_eq!(v.nested.len(), 2);
-    let inner = v.nested[0].as_ref().expect("constant 0 is a nested chunk");
-    assert!(v.nested[1].is_none());
-    assert_eq!(serialize(&inner.chunk).unwrap(), hex(NESTED_INNER));
-    assert_eq!(inner.chunk.captures[0].source, CaptureSource::Param);
+    assert_eq!(v.nested().len(), 2);
+    let inner = v.nested()[0]
+        .as_ref()
+        .expect("constant 0 is a nested chunk");
+    assert!(v.nested()[1].is_none());
+    assert_eq!(serialize(inner.chunk()).unwrap(), hex(NESTED_INNER));
+    assert_eq!(inner.chunk().captures[0].source, CaptureSource::Param);
     let nlr = load_verified(&hex(NLR)).unwrap();
-    let inner = nlr.nested[0].as_ref().unwrap();
-    assert!(inner.chunk.has_non_local_return());
+    let inner = nlr.nested()[0].as_ref().unwrap();
+    assert!(inner.chunk().has_non_local_return());
 }
 
 #[test]
@@ -720,9 +722,9 @@ fn inconsistent_depth_at_a_merge() {
 #[test]
 fn verify_accepts_a_loaded_chunk_directly() {
     let v = verify(load(&hex(IF_YES)).unwrap()).unwrap();
-    assert_eq!(v.max_stack, 2);
-    assert_eq!(v.nested.len(), 3);
-    assert!(v.nested.iter().all(Option::is_none));
+    assert_eq!(v.max_stack(), 2);
+    assert_eq!(v.nested().len(), 3);
+    assert!(v.nested().iter().all(Option::is_none));
 }
 
 // ----- golden disassembly ----------------------------------------------------------------------
@@ -872,8 +874,8 @@ fn exercise(bytes: &[u8]) {
         );
     }
     if let Ok(v) = load_verified(bytes) {
-        assert!(v.max_stack <= 1024);
-        let _ = disassemble(&v.chunk);
+        assert!(v.max_stack() <= 1024);
+        let _ = disassemble(v.chunk());
     }
 }
 

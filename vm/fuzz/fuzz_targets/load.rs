@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(bytes, data, "loaded chunks re-serialize byte-exactly");
     }
     if let Ok(verified) = load_verified(data) {
-        assert!(verified.max_stack <= 1024);
-        let _ = disassemble(&verified.chunk);
+        assert!(verified.max_stack() <= 1024);
+        let _ = disassemble(verified.chunk());
     }
 });

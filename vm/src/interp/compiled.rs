@@ -126,15 +126,23 @@ impl Run<'_> {
             // SAFETY: a result other than UNWIND is an owned value's bits (calling convention).
             return Ok(unsafe { Value::from_raw_bits(r) });
         }
-        Run::finish_compiled_leaf(ctx, r)
+        // SAFETY: `ctx` is the context the compiled code just returned from: when `run_live`,
+        // its `run` points to the live run a helper wrote into `slot`, which nothing reads or
+        // drops after this call; `r` is that code's result (an owned value's bits or UNWIND).
+        unsafe { Run::finish_compiled_leaf(ctx, r) }
     }
 
     /// The slow end of [`Run::enter_compiled_leaf`]: an unwind, a panic, or a context holding
     /// something. The run is moved out of the caller's (never dropped) slot, which keeps an
     /// empty detached run owning nothing, and is dropped here.
+    ///
+    /// # Safety
+    /// `r` is the result of compiled code entered with `ctx`: an owned value's bits (ownership
+    /// moves to the returned value) or [`UNWIND`]. When `ctx.run_live`, `ctx.run` points to a
+    /// live run that nobody reads or drops after this call (it is moved out here).
     #[cold]
     #[inline(never)]
-    fn finish_compiled_leaf(ctx: JitCtx<'_, '_, '_>, r: u64) -> crate::error::Result<Value> {
+    unsafe fn finish_compiled_leaf(ctx: JitCtx<'_, '_, '_>, r: u64) -> crate::error::Result<Value> {
         let JitCtx {
             run,
             run_live,
@@ -144,8 +152,8 @@ impl Run<'_> {
             ..
         } = ctx;
         let mut run = if run_live {
-            // SAFETY: a live run in the leaf entry's slot, moved out once (the slot is never
-            // read or dropped again).
+            // SAFETY: a live run in the leaf entry's slot, moved out once (the caller's
+            // contract: the slot is never read or dropped again).
             unsafe { run.read() }
         } else {
             Run::detached(rt, Vec::new())
@@ -155,7 +163,8 @@ impl Run<'_> {
             resume_unwind(p);
         }
         let flow = if r != UNWIND {
-            // SAFETY: a result other than UNWIND is an owned value's bits (calling convention).
+            // SAFETY: a result other than UNWIND is an owned value's bits (the caller's
+            // contract, from the calling convention), turned into a value once.
             Ok(unsafe { Value::from_raw_bits(r) })
         } else {
             Err(unwind.unwrap_or_else(|| {

@@ -869,7 +869,7 @@ impl<'rt> Run<'rt> {
         let code = f.unit.nested[k as usize]
             .clone()
             .expect("verified nested chunk");
-        let descs = &code.verified.chunk.captures;
+        let descs = &code.verified.chunk().captures;
         let self_inst = f.this.filter(|t| t.as_instance().is_some());
         let cells: Box<[Cell]> = vals
             .into_iter()

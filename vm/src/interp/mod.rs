@@ -409,7 +409,7 @@ fn decode_ins(
 impl CodeUnit {
     /// Decodes a verified chunk (and its nested chunks, recursively).
     pub fn decode(verified: Arc<Verified>) -> Arc<CodeUnit> {
-        let chunk = &verified.chunk;
+        let chunk = verified.chunk();
         let code = &chunk.code;
         // Pass 1: instruction boundaries.
         let mut index_of = vec![u32::MAX; code.len() + 1];
@@ -455,7 +455,7 @@ impl CodeUnit {
         }
         ins.push(Ins::End);
         let nested = verified
-            .nested
+            .nested()
             .iter()
             .map(|n| n.as_ref().map(|v| CodeUnit::decode(v.clone())))
             .collect();
@@ -472,7 +472,7 @@ impl CodeUnit {
             trivial,
             param_count: chunk.params.len(),
             local_count: chunk.local_count as usize,
-            max_stack: verified.max_stack,
+            max_stack: verified.max_stack(),
             makes_blocks,
             leaf,
             ins: ins.into(),

@@ -70,7 +70,14 @@ impl std::fmt::Debug for Compiled {
 }
 
 /// A compiler from decoded TTBC code units to native code.
-pub trait Compiler: Send + Sync {
+///
+/// # Safety
+/// The interpreter calls the [`Compiled::entry`] of every `Ok` this returns, trusting it
+/// blindly: an implementation must return only entries that follow the calling convention of
+/// the module docs for `unit` (they read at most `param_count` params, pass `ctx` only to the
+/// helpers and thin entries, and return an owned value's bits or [`UNWIND`] with a reason
+/// parked), and whose `keep_alive` keeps their code and everything it refers to alive.
+pub unsafe trait Compiler: Send + Sync {
     /// Compiles one unit. An error leaves the unit in the interpreter with the reason recorded.
     fn compile(&self, unit: &CodeUnit) -> Result<Compiled, String>;
 }

@@ -295,14 +295,42 @@ impl TtbcError {
 }
 
 /// A chunk that passed every check of docs/spec/ttbc.md §3, with its verified nested chunks.
+///
+/// Only the verifier makes one ([`verify`], [`load_verified`]): the fields are private, so a
+/// `Verified` in hand is proof that its chunk passed the checks the interpreter and the JIT rely
+/// on (operands in range, jump targets on instructions, stack depth within [`MAX_STACK_DEPTH`]).
+/// Code outside the verifier cannot build one:
+///
+/// ```compile_fail,E0451
+/// use tt_vm::ttbc::{Chunk, Verified};
+///
+/// let forged = Verified { chunk: Chunk::default(), max_stack: 0, nested: Vec::new() };
+/// ```
 #[derive(Debug)]
 pub struct Verified {
     /// The chunk.
-    pub chunk: Chunk,
+    chunk: Chunk,
     /// Maximum operand-stack depth found by §3.4.
-    pub max_stack: usize,
+    max_stack: usize,
     /// Verified nested chunks by constant index (`None` for constants not used by MAKE_BLOCK).
-    pub nested: Vec<Option<Arc<Verified>>>,
+    nested: Vec<Option<Arc<Verified>>>,
+}
+
+impl Verified {
+    /// The verified chunk.
+    pub fn chunk(&self) -> &Chunk {
+        &self.chunk
+    }
+
+    /// Maximum operand-stack depth found by §3.4 (at most [`MAX_STACK_DEPTH`]).
+    pub fn max_stack(&self) -> usize {
+        self.max_stack
+    }
+
+    /// Verified nested chunks by constant index (`None` for constants not used by MAKE_BLOCK).
+    pub fn nested(&self) -> &[Option<Arc<Verified>>] {
+        &self.nested
+    }
 }
 
 /// Verifies a loaded chunk as a registered (level 1) chunk: code checks (§3.3), including every

@@ -22,7 +22,7 @@
 //!
 //! Heap payloads are reference counted (`Arc`). `Clone` increments, `Drop` decrements; a value
 //! therefore owns one strong count of its payload. Pointers must fit in 48 bits (user-space
-//! addresses on x86-64 and AArch64 with 4-level paging); [`Value::from_arc_bits`] asserts it.
+//! addresses on x86-64 and AArch64 with 4-level paging); `Value::from_arc` asserts it.
 //!
 //! # Invariants
 //!
@@ -160,7 +160,8 @@ impl Value {
         if (SMALL_INT_MIN..=SMALL_INT_MAX).contains(&i) {
             Value((TAG_INT << TAG_SHIFT) | (i as u64 & PAYLOAD_MASK))
         } else {
-            Self::from_arc(TAG_BIGINT, Arc::new(i))
+            // SAFETY: TAG_BIGINT is the tag of an `Arc<i64>`.
+            unsafe { Self::from_arc(TAG_BIGINT, Arc::new(i)) }
         }
     }
 
@@ -177,39 +178,45 @@ impl Value {
     /// A string value that is known NOT to be a canonical integer. Callers must use
     /// [`Value::string`] unless they checked that themselves.
     pub(crate) fn str_obj(text: Box<str>) -> Value {
-        Self::from_arc(TAG_STR, Arc::new(StrObj { text }))
+        // SAFETY: TAG_STR is the tag of an `Arc<StrObj>`.
+        unsafe { Self::from_arc(TAG_STR, Arc::new(StrObj { text })) }
     }
 
     /// A JSON array/object value. Other JSON kinds are the caller's job to convert.
     pub fn json(v: serde_json::Value) -> Value {
         debug_assert!(v.is_array() || v.is_object());
-        Self::from_arc(TAG_JSON, Arc::new(v))
+        // SAFETY: TAG_JSON is the tag of an `Arc<serde_json::Value>`.
+        unsafe { Self::from_arc(TAG_JSON, Arc::new(v)) }
     }
 
     /// A JSON array/object value from a shared node.
     pub fn json_arc(v: Arc<serde_json::Value>) -> Value {
         debug_assert!(v.is_array() || v.is_object());
-        Self::from_arc(TAG_JSON, v)
+        // SAFETY: TAG_JSON is the tag of an `Arc<serde_json::Value>`.
+        unsafe { Self::from_arc(TAG_JSON, v) }
     }
 
     /// An instance reference.
     pub fn instance(i: Arc<Instance>) -> Value {
-        Self::from_arc(TAG_INSTANCE, i)
+        // SAFETY: TAG_INSTANCE is the tag of an `Arc<Instance>`.
+        unsafe { Self::from_arc(TAG_INSTANCE, i) }
     }
 
     /// A block reference.
     pub fn block(b: Arc<Block>) -> Value {
-        Self::from_arc(TAG_BLOCK, b)
+        // SAFETY: TAG_BLOCK is the tag of an `Arc<Block>`.
+        unsafe { Self::from_arc(TAG_BLOCK, b) }
     }
 
+    /// The value owning `a`'s strong count, under heap tag `tag`.
+    ///
+    /// # Safety
+    /// `tag` is the heap tag of `T` (invariant 1): `TAG_BIGINT` for `i64`, `TAG_STR` for
+    /// `StrObj`, `TAG_JSON` for `serde_json::Value`, `TAG_INSTANCE` for `Instance`, `TAG_BLOCK`
+    /// for `Block`.
     #[inline]
-    fn from_arc<T>(tag: u64, a: Arc<T>) -> Value {
+    unsafe fn from_arc<T>(tag: u64, a: Arc<T>) -> Value {
         let p = Arc::into_raw(a) as u64;
-        Self::from_arc_bits(tag, p)
-    }
-
-    #[inline(always)]
-    fn from_arc_bits(tag: u64, p: u64) -> Value {
         assert!(
             p & !PAYLOAD_MASK == 0,
             "heap pointer does not fit in 48 bits"

@@ -1,6 +1,6 @@
-//! The store and the Bash bridge of a host: opening the persistence store (persistence.md §2),
+//! The store and the Bash bridge of a host: opening the persistence store (docs/spec/persistence.md §2),
 //! batched saves, `load` / `deserialize` semantics, instance documents, and the process-wide
-//! Bash bridge with its session (c-abi.md §5). The SQLite store and the instance documents are
+//! Bash bridge with its session (docs/spec/c-abi.md §5). The SQLite store and the instance documents are
 //! [`tt_persist`]'s; the bridge is [`tt_vm::bridge::BashBridge`].
 
 use std::path::Path;
@@ -28,7 +28,7 @@ pub fn not_found(id: &str) -> Error {
     Error::not_found(format!("instance not found: {id}"))
 }
 
-/// Opens the store for `TT_Init` (persistence.md §2 resolution when `db` is `None`).
+/// Opens the store for `TT_Init` (docs/spec/persistence.md §2 resolution when `db` is `None`).
 pub fn open_store(db: Option<&str>) -> Result<Option<Arc<dyn InstanceStore>>, Error> {
     let path = resolve_db_path(db.filter(|d| !d.is_empty()).map(Path::new));
     let store = Arc::new(Store::open(&path).map_err(Error::from)?);
@@ -121,7 +121,7 @@ pub fn set_session(s: Option<&str>) {
     }
 }
 
-/// The instance JSON document (persistence.md §4) of a live instance.
+/// The instance JSON document (docs/spec/persistence.md §4) of a live instance.
 pub fn document(inst: &Instance) -> Result<String, Error> {
     Ok(document_json_of(inst)?)
 }

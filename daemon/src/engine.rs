@@ -61,13 +61,6 @@ impl Engine {
             .map(|p| p.to_string_lossy().into_owned());
         tt_host::lifecycle::init(db.as_deref(), dir.as_deref())
             .map_err(|e| EngineError::Init(e.to_string()))?;
-        if rt.store().is_none() {
-            // `TT_Init` of this build opened no store: open it here (docs/spec/persistence.md §2–3).
-            let path = tt_persist::resolve_db_path(cfg.db.as_deref());
-            let store =
-                tt_persist::Store::open(&path).map_err(|e| EngineError::Init(e.to_string()))?;
-            rt.set_store(Some(Arc::new(store)));
-        }
         let plugins = Arc::new(Plugins::new(cfg.plugin_dir.clone()));
         let engine = Engine {
             rt,

@@ -16,6 +16,7 @@
 pub mod ast;
 mod class_file;
 mod codegen;
+mod dstring;
 mod error;
 mod inline;
 mod lexer;

@@ -23,6 +23,7 @@ mod lexer;
 mod loader;
 mod parser;
 mod scope;
+mod shadow;
 
 use std::collections::HashMap;
 
@@ -135,6 +136,7 @@ pub(crate) fn compile_method_body(
     body: &BlockNode,
     ctx: &MethodContext,
 ) -> Result<Chunk, CompileError> {
+    shadow::check(body, ctx)?;
     let params: Vec<(String, Pos)> = ctx.params.iter().map(|p| (p.clone(), body.pos)).collect();
     let cg = Ctx {
         ivars: &ctx.ivars,

@@ -79,6 +79,8 @@ pub struct Parser<'s> {
     no_comma: bool,
     /// Inside `$( … )`: `|` is a Bash pipe, not the `|` message.
     no_bar: bool,
+    /// `$name` / `${name}` read in double-quoted strings so far (see [`BlockNode`]).
+    interpolated: Vec<(String, Pos)>,
     last_end: usize,
     depth: usize,
 }
@@ -102,6 +104,7 @@ impl<'s> Parser<'s> {
             nl_sig: true,
             no_comma: false,
             no_bar: false,
+            interpolated: Vec::new(),
             last_end,
             depth: 0,
         }
@@ -197,6 +200,7 @@ impl<'s> Parser<'s> {
             temps,
             body,
             pos,
+            interpolated: std::mem::take(&mut self.interpolated),
         })
     }
 
@@ -224,7 +228,8 @@ impl<'s> Parser<'s> {
                 self.next()?;
             }
         }
-        let block = self.parse_block_rest(open.pos, false)?;
+        let mut block = self.parse_block_rest(open.pos, false)?;
+        block.interpolated = std::mem::take(&mut self.interpolated);
         Ok((pragmas, block))
     }
 
@@ -285,6 +290,7 @@ impl<'s> Parser<'s> {
             temps,
             body,
             pos,
+            interpolated: Vec::new(),
         })
     }
 

@@ -30,6 +30,7 @@ impl Parser<'_> {
                 StrPart::Text(s) => Expr::Lit(Literal::Str(s), pos),
                 StrPart::Var { name, offset } => {
                     let at = self.lx.pos_at(offset);
+                    self.interpolated.push((name.clone(), at));
                     self.dollar_var(name, at)?
                 }
                 StrPart::Subst { start, end, offset } => {
@@ -136,6 +137,7 @@ impl Parser<'_> {
         sub.depth = self.depth;
         sub.enter(dollar)?;
         let e = sub.substitution_body(dollar)?;
+        self.interpolated.append(&mut sub.interpolated);
         let close = sub.next()?;
         if close.tok != Tok::RParen || close.pos.offset != end {
             return Err(CompileError::expected(

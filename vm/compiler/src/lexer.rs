@@ -244,7 +244,7 @@ impl<'s> Lexer<'s> {
             '`' => {
                 return Err(CompileError::unsupported(
                     pos,
-                    "bash command substitution '`' is not supported in compiled code",
+                    "Bash command substitution '`…`'",
                 ));
             }
             c if c.is_ascii_digit() => self.number(start),

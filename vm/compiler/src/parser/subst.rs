@@ -172,3 +172,104 @@ impl Parser<'_> {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::super::ast::{BlockNode, Expr, Literal, Stmt};
+    use super::Parser;
+
+    fn body(src: &str) -> BlockNode {
+        Parser::new(src).parse_bare_body().unwrap()
+    }
+
+    fn expr(src: &str) -> Expr {
+        match body(src).body.remove(0) {
+            Stmt::Expr(e) | Stmt::Return(e, _) => e,
+        }
+    }
+
+    /// The operands of a left-nested `,` chain.
+    fn chain(e: &Expr) -> Vec<String> {
+        match e {
+            Expr::Send { recv, msg } if msg.selector == "," => {
+                let mut v = chain(recv);
+                v.push(show(&msg.args[0]));
+                v
+            }
+            other => vec![show(other)],
+        }
+    }
+
+    fn show(e: &Expr) -> String {
+        match e {
+            Expr::Lit(Literal::Str(s), _) => format!("'{s}'"),
+            Expr::Var(n, _) => n.clone(),
+            Expr::Send { msg, .. } => format!("<{}>", msg.selector),
+            other => format!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn interpolated_string_is_a_concatenation_chain() {
+        assert_eq!(
+            chain(&expr(r#""a $b ${c}d $(@ e f: 1)""#)),
+            vec!["'a '", "b", "' '", "c", "'d '", "<f:>"]
+        );
+        // A leading expansion gets an empty string first, so ',' joins texts.
+        assert_eq!(chain(&expr(r#""$x""#)), vec!["''", "x"]);
+        assert_eq!(body(r#"^ "$x""#).interpolated.len(), 1);
+    }
+
+    #[test]
+    fn dollar_forms_outside_strings_are_variables_and_sends() {
+        assert_eq!(show(&expr("$(_ivar count)")), "count");
+        assert_eq!(show(&expr("${id}")), "id");
+        assert_eq!(show(&expr("$(@ Time now)")), "<now>");
+        let Expr::Send { recv, msg } = expr("@ $id setCommand: c") else {
+            panic!()
+        };
+        assert_eq!(
+            (show(&recv), msg.selector.as_str()),
+            ("id".into(), "setCommand:")
+        );
+    }
+
+    #[test]
+    fn ivar_set_statement_is_an_assignment() {
+        let Expr::Assign { name, value, .. } = expr("_ivar_set running \"false\"") else {
+            panic!()
+        };
+        assert_eq!((name.as_str(), show(&value)), ("running", "'false'".into()));
+        // Without a name on the same line it is an ordinary expression.
+        assert_eq!(body("_ivar_set\nx").body.len(), 2);
+    }
+
+    #[test]
+    fn pipes_and_commands_in_substitutions_are_named() {
+        let e = Parser::new("x := $(@ a b | wc -l)")
+            .parse_bare_body()
+            .unwrap_err();
+        assert!(e.to_string().starts_with("1:14: Bash pipeline"), "{e}");
+        let e = Parser::new("x := \"n=$(date)\"")
+            .parse_bare_body()
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("1:9: Bash command substitution '$(date"),
+            "{e}"
+        );
+        let e = Parser::new("\"$HOME\"").parse_bare_body().unwrap_err();
+        assert!(e.to_string().contains("environment variable"), "{e}");
+    }
+
+    #[test]
+    fn implicit_is_empty_and_not_empty_compare_text() {
+        assert_eq!(show(&expr("x isEmpty")), "<=>");
+        assert_eq!(show(&expr("x notEmpty")), "<~=>");
+        assert_eq!(show(&expr("(a foo) notEmpty")), "<~=>");
+        assert_eq!(show(&expr("@ x isEmpty")), "<isEmpty>");
+        assert_eq!(show(&expr("self isEmpty")), "<isEmpty>");
+        assert_eq!(show(&expr("Foo isEmpty")), "<isEmpty>");
+        assert_eq!(show(&expr("x size")), "<size>");
+    }
+}

@@ -7,6 +7,8 @@
 //! message names the construct. Escapes follow Bash's double-quote rules: `\$`, `` \` ``,
 //! `\"`, `\\` give the character, a backslash-newline disappears, any other backslash is kept.
 
+use super::parser::MAX_DEPTH;
+
 /// One piece of a double-quoted string.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StrPart {
@@ -86,6 +88,17 @@ fn is_name_char(c: u8) -> bool {
 
 /// Scans the double-quoted string whose opening `"` is at byte `open` of `src`.
 pub fn scan(src: &str, open: usize) -> Result<Scanned, ScanError> {
+    scan_nested(src, open, 0)
+}
+
+/// [`scan`] of a string nested `depth` levels deep in `$( … )` substitutions.
+fn scan_nested(src: &str, open: usize, depth: usize) -> Result<Scanned, ScanError> {
+    if depth > MAX_DEPTH {
+        return Err(ScanError::malformed(
+            open,
+            format!("strings nested in '$( )' deeper than {MAX_DEPTH}"),
+        ));
+    }
     let bytes = src.as_bytes();
     let mut parts = Vec::new();
     let mut text = String::new();
@@ -122,7 +135,7 @@ pub fn scan(src: &str, open: usize) -> Result<Scanned, ScanError> {
                 ));
             }
             b'$' => {
-                let (part, next) = dollar(src, i)?;
+                let (part, next) = dollar(src, i, depth)?;
                 match part {
                     Some(p) => {
                         flush(&mut text, &mut parts);
@@ -143,7 +156,7 @@ pub fn scan(src: &str, open: usize) -> Result<Scanned, ScanError> {
 
 /// A `$` at `at` inside a double-quoted string: the part it starts (None: a literal `$`) and
 /// the offset after it.
-fn dollar(src: &str, at: usize) -> Result<(Option<StrPart>, usize), ScanError> {
+fn dollar(src: &str, at: usize, depth: usize) -> Result<(Option<StrPart>, usize), ScanError> {
     let bytes = src.as_bytes();
     match bytes.get(at + 1).copied() {
         Some(c) if is_name_start(c) => {
@@ -176,7 +189,7 @@ fn dollar(src: &str, at: usize) -> Result<(Option<StrPart>, usize), ScanError> {
                 return Err(ScanError::bash(at, "Bash arithmetic expansion '$((…))'"));
             }
             let start = at + 2;
-            let end = matching_paren(src, start)
+            let end = matching_paren(src, start, depth)?
                 .ok_or_else(|| ScanError::malformed(at, "unterminated '$(' substitution"))?;
             Ok((
                 Some(StrPart::Subst {
@@ -196,17 +209,17 @@ fn dollar(src: &str, at: usize) -> Result<(Option<StrPart>, usize), ScanError> {
     }
 }
 
-/// The offset of the `)` that closes a `$(` whose inside starts at `start`. Quoted strings
-/// (`'…'`, `"…"`) inside are skipped; nested parentheses are counted.
-pub fn matching_paren(src: &str, start: usize) -> Option<usize> {
+/// The offset of the `)` that closes a `$(` whose inside starts at `start` (None: there is
+/// none). Quoted strings (`'…'`, `"…"`) inside are skipped; nested parentheses are counted.
+fn matching_paren(src: &str, start: usize, depth: usize) -> Result<Option<usize>, ScanError> {
     let bytes = src.as_bytes();
-    let mut depth = 0usize;
+    let mut parens = 0usize;
     let mut i = start;
     while let Some(&c) = bytes.get(i) {
         match c {
-            b'(' => depth += 1,
-            b')' if depth == 0 => return Some(i),
-            b')' => depth -= 1,
+            b'(' => parens += 1,
+            b')' if parens == 0 => return Ok(Some(i)),
+            b')' => parens -= 1,
             b'\'' => {
                 i += 1;
                 while bytes.get(i).is_some_and(|&c| c != b'\'') {
@@ -214,14 +227,32 @@ pub fn matching_paren(src: &str, start: usize) -> Option<usize> {
                 }
             }
             b'"' => {
-                i = scan(src, i).ok()?.end;
+                match scan_nested(src, i, depth + 1) {
+                    Ok(inner) => i = inner.end,
+                    Err(e) if e.malformed => return Err(e),
+                    // A Bash-only expansion inside is reported when the inside is parsed.
+                    Err(_) => i = skip_string(bytes, i),
+                }
                 continue;
             }
             _ => {}
         }
         i += 1;
     }
-    None
+    Ok(None)
+}
+
+/// The offset after the `"…"` string opening at `open`, by quotes and backslashes alone.
+fn skip_string(bytes: &[u8], open: usize) -> usize {
+    let mut i = open + 1;
+    while let Some(&c) = bytes.get(i) {
+        match c {
+            b'"' => return i + 1,
+            b'\\' => i += 2,
+            _ => i += 1,
+        }
+    }
+    i
 }
 
 #[cfg(test)]
@@ -301,5 +332,17 @@ mod tests {
         }
         assert!(scan(r#""abc"#, 0).unwrap_err().malformed);
         assert!(scan(r#""$(@ a""#, 0).unwrap_err().malformed);
+    }
+
+    #[test]
+    fn deeply_nested_strings_are_an_error_not_a_stack_overflow() {
+        let deep = format!("{}{}", "\"$(@ a , ".repeat(5000), ")\"".repeat(5000));
+        let e = scan(&deep, 0).unwrap_err();
+        assert!(
+            e.malformed && e.message.contains("deeper than 256"),
+            "{e:?}"
+        );
+        let ok = format!("{}x{}", "\"$(@ a , ".repeat(20), ")\"".repeat(20));
+        assert!(scan(&ok, 0).is_ok());
     }
 }

@@ -85,6 +85,11 @@ fn sources_from_a_file_or_standard_input() {
     assert_eq!((out.trim(), code), ("1+2=3", Some(0)), "{err}");
     let (out, err, code) = tt_with_stdin(&["eval", "-", "3", "4"], "[:a :b | a * b]");
     assert_eq!((out.trim(), code), ("12", Some(0)), "{err}");
+    // Interpolation is plain concatenation: both tiers answer the same.
+    for jit in ["--jit=always", "--jit=never"] {
+        let (out, err, code) = tt_with_stdin(&["eval", &at, "5", "6", jit], "");
+        assert_eq!((out.trim(), code), ("5+6=11", Some(0)), "{jit}: {err}");
+    }
     // `compile @file` and `compile -` give the bytes `compile '<source>'` gives.
     let (inline, _, _) = tt_with_stdin(&["compile", "[:x | \"<$x>\"]"], "");
     std::fs::write(&block, "[:x | \"<$x>\"]").unwrap();

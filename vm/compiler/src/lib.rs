@@ -79,6 +79,7 @@ impl MethodContext {
 /// blocks it is `NON_LOCAL_RET`.
 pub fn compile_block(source: &str) -> Result<Chunk, CompileError> {
     let body = Parser::new(source).parse_bare_body()?;
+    shadow::check(&body, &MethodContext::default())?;
     let block = match single_block_literal(&body) {
         Some(b) => b.clone(),
         None => body,

@@ -81,6 +81,8 @@ pub struct Parser<'s> {
     no_bar: bool,
     /// `$name` / `${name}` read in double-quoted strings so far (see [`BlockNode`]).
     interpolated: Vec<(String, Pos)>,
+    /// `_ivar` / `_ivar_set` names so far (see [`BlockNode`]).
+    ivar_refs: Vec<(String, Pos)>,
     last_end: usize,
     depth: usize,
 }
@@ -105,6 +107,7 @@ impl<'s> Parser<'s> {
             no_comma: false,
             no_bar: false,
             interpolated: Vec::new(),
+            ivar_refs: Vec::new(),
             last_end,
             depth: 0,
         }
@@ -201,6 +204,7 @@ impl<'s> Parser<'s> {
             body,
             pos,
             interpolated: std::mem::take(&mut self.interpolated),
+            ivar_refs: std::mem::take(&mut self.ivar_refs),
         })
     }
 
@@ -230,6 +234,7 @@ impl<'s> Parser<'s> {
         }
         let mut block = self.parse_block_rest(open.pos, false)?;
         block.interpolated = std::mem::take(&mut self.interpolated);
+        block.ivar_refs = std::mem::take(&mut self.ivar_refs);
         Ok((pragmas, block))
     }
 
@@ -291,6 +296,7 @@ impl<'s> Parser<'s> {
             body,
             pos,
             interpolated: Vec::new(),
+            ivar_refs: Vec::new(),
         })
     }
 

@@ -1,3 +1,11 @@
+//! Checks of the Bash-runtime names a method body uses (`BlockNode::interpolated`,
+//! `BlockNode::ivar_refs`) against its instance variables.
+//!
+//! `$(_ivar x)` and `_ivar_set x v` always address the instance variable `x` (the Bash runtime
+//! creates it if the class does not declare it); compiled code reads and assigns variables by
+//! scope, so they compile only when `x` is a declared instance variable that no local or
+//! argument shadows.
+//!
 //! The one interpolation case compiled code cannot reproduce: `"$name"` where `name` is both an
 //! instance variable and a local or argument of the method. The Bash compiler rewrites every
 //! `$ivar` of a double-quoted string to the instance variable (before Bash sees the local), so
@@ -10,11 +18,31 @@ use super::error::CompileError;
 
 /// An error for the first interpolated name that is an ivar shadowed by a local or argument.
 pub(crate) fn check(body: &BlockNode, ctx: &MethodContext) -> Result<(), CompileError> {
-    if body.interpolated.is_empty() {
+    if body.interpolated.is_empty() && body.ivar_refs.is_empty() {
         return Ok(());
     }
     let mut locals: Vec<&str> = ctx.params.iter().map(String::as_str).collect();
     declared(body, &mut locals);
+    for (name, pos) in &body.ivar_refs {
+        if !ctx.ivars.contains(name) {
+            return Err(CompileError::unsupported(
+                *pos,
+                format!(
+                    "'_ivar {name}': '{name}' is not a declared instance variable (the Bash \
+                     runtime would create it)"
+                ),
+            ));
+        }
+        if locals.contains(&name.as_str()) {
+            return Err(CompileError::unsupported(
+                *pos,
+                format!(
+                    "'_ivar {name}': a local or argument named '{name}' hides the instance \
+                     variable in compiled code"
+                ),
+            ));
+        }
+    }
     for (name, pos) in &body.interpolated {
         if ctx.ivars.contains(name) && locals.contains(&name.as_str()) {
             return Err(CompileError::unsupported(

@@ -224,3 +224,22 @@ fn newline_separated_statements_with_substitutions() {
         .unwrap();
     assert_eq!(send(&rt, &v, "run", &[]), "ran ls");
 }
+
+#[test]
+fn ivar_helpers_need_a_declared_unshadowed_instance_variable() {
+    // `_ivar_set x v` on an undeclared `x` creates an instance variable in Bash; compiled
+    // code would assign a fresh local instead, so the method falls back.
+    let e = compile_method("_ivar_set other 1", &[], &["x".into()]).unwrap_err();
+    assert!(
+        e.to_string().contains("not a declared instance variable"),
+        "{e}"
+    );
+    let e = compile_method("^ $(_ivar x)", &["x".into()], &["x".into()]).unwrap_err();
+    assert!(e.to_string().contains("hides the instance variable"), "{e}");
+    let e = compile_to_bytes("[ $(_ivar x) ]").unwrap_err();
+    assert!(
+        e.to_string().contains("not a declared instance variable"),
+        "{e}"
+    );
+    assert!(compile_method("_ivar_set x $(_ivar x)", &[], &["x".into()]).is_ok());
+}

@@ -87,7 +87,10 @@ impl Parser<'_> {
                         tok: Tok::Ident(name),
                         pos,
                         ..
-                    } => Expr::Var(name, pos),
+                    } => {
+                        self.ivar_refs.push((name.clone(), pos));
+                        Expr::Var(name, pos)
+                    }
                     other => {
                         return Err(CompileError::expected(
                             other.pos,
@@ -138,6 +141,7 @@ impl Parser<'_> {
         sub.enter(dollar)?;
         let e = sub.substitution_body(dollar)?;
         self.interpolated.append(&mut sub.interpolated);
+        self.ivar_refs.append(&mut sub.ivar_refs);
         let close = sub.next()?;
         if close.tok != Tok::RParen || close.pos.offset != end {
             return Err(CompileError::expected(
@@ -164,6 +168,7 @@ impl Parser<'_> {
         }
         self.next()?;
         self.next()?;
+        self.ivar_refs.push((name.clone(), target.pos));
         let (value, _) = self.parse_primary()?;
         Ok(Some(Expr::Assign {
             name,

@@ -296,7 +296,8 @@ fn directive(
 /// `name` or `name:default` items up to the end of the line.
 ///
 /// As in the Bash compiler, `name:` followed by something that is not a default (`root:.`)
-/// declares `name` without a default, and the first token that is neither a name nor
+/// declares `name` without a default, `name: word` (with a space) declares `name` and `word`,
+/// and the first token that is neither a name nor
 /// `name:` ends the declaration: the rest of the line is ignored.
 fn var_list(r: &mut Reader<'_>) -> Result<Vec<(String, Option<Value>)>, CompileError> {
     let mut out = Vec::new();
@@ -306,7 +307,10 @@ fn var_list(r: &mut Reader<'_>) -> Result<Vec<(String, Option<Value>)>, CompileE
             Tok::Ident(name) => out.push((name, None)),
             Tok::Keyword(k) => {
                 let name = k.trim_end_matches(':').to_string();
-                let default = if r.at_line_end()? || !starts_default(&r.peek()?.tok) {
+                let next = r.peek()?.clone();
+                // `name: other` (a space before a bare word) declares two variables.
+                let spaced_word = matches!(next.tok, Tok::Ident(_)) && next.pos.offset != t.end;
+                let default = if r.at_line_end()? || spaced_word || !starts_default(&next.tok) {
                     None
                 } else {
                     default_value(r)?
@@ -559,6 +563,21 @@ mod tests {
         );
         assert!(c.ivars[1].1.is_none());
         assert_eq!(c.methods.len(), 1);
+        let src = "S subclass: Object\n  instanceVars: a:x b: c d: 4 e:'s'\n";
+        let c = &parse_class_file("s.trash", src).unwrap()[0];
+        let shown: Vec<String> = c
+            .ivars
+            .iter()
+            .map(|(n, d)| {
+                format!(
+                    "{n}={}",
+                    d.as_ref()
+                        .map(|v| v.text().into_owned())
+                        .unwrap_or_default()
+                )
+            })
+            .collect();
+        assert_eq!(shown, vec!["a=x", "b=", "c=", "d=4", "e=s"]);
     }
 
     #[test]

@@ -111,12 +111,12 @@ enum Command {
     Demo,
     /// Compile Trashtalk block source to TTBC; print the chunk as hex.
     Compile {
-        /// Block source, e.g. `[:x :y | x + y]`.
+        /// Block source, e.g. `[:x :y | x + y]`; `@path` reads it from a file, `-` from stdin.
         source: String,
     },
     /// Compile and run Trashtalk block source with string arguments; print the result's text.
     Eval {
-        /// Block source.
+        /// Block source; `@path` reads it from a file, `-` from stdin.
         source: String,
         /// Arguments (strings).
         args: Vec<String>,
@@ -126,10 +126,10 @@ enum Command {
     },
     /// Load `.trash` class files; report each method as native or fallback (with the reason).
     Load {
-        /// Class files.
+        /// Class files (`-`: standard input).
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// Block source to evaluate after loading.
+        /// Block source to evaluate after loading (`@path`: from a file, `-`: from stdin).
         #[arg(short = 'e', value_name = "BLOCK SOURCE")]
         eval: Option<String>,
     },

@@ -1,6 +1,13 @@
 //! Tool subcommands: `compile`, `eval`, `load`, `stats`.
+//!
+//! Source arguments (the source of `compile` and `eval`, `load -e`) may name where the source
+//! is instead of being it: `-` reads standard input, `@path` reads a file (as curl's `-d @file`).
+//! `@` followed by whitespace, or by text containing whitespace, is Trashtalk's send marker
+//! (`@ Counter new`, `@Counter new`), so such arguments stay source. `load` reads a class file
+//! from standard input when one of its files is `-`.
 
-use std::path::PathBuf;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 
 use tt_compiler::load_classes;
 use tt_dispatch::Side;
@@ -9,13 +16,36 @@ use tt_vm::{Runtime, Value};
 
 use crate::cli::{CliError, JitPolicy};
 
+/// Standard input as text; `what` names the argument in errors.
+fn read_stdin(what: &str) -> Result<String, CliError> {
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| CliError::Input(format!("{what}: standard input: {e}")))?;
+    Ok(text)
+}
+
+/// The source an argument stands for: standard input for `-`, a file's text for `@path`
+/// (a path without whitespace), else the argument itself.
+pub fn read_source(arg: &str) -> Result<String, CliError> {
+    if arg == "-" {
+        return read_stdin("source");
+    }
+    match arg.strip_prefix('@') {
+        Some(path) if !path.is_empty() && !path.contains(char::is_whitespace) => {
+            std::fs::read_to_string(path).map_err(|e| CliError::Input(format!("{path}: {e}")))
+        }
+        _ => Ok(arg.to_owned()),
+    }
+}
+
 fn compile_bytes(source: &str) -> Result<Vec<u8>, CliError> {
     tt_compiler::compile_to_bytes(source).map_err(|e| CliError::Input(e.to_string()))
 }
 
 /// `tt compile '<source>'`: the chunk as lower-case hex.
 pub fn compile(source: &str) -> Result<String, CliError> {
-    Ok(hex::encode(compile_bytes(source)?))
+    Ok(hex::encode(compile_bytes(&read_source(source)?)?))
 }
 
 fn run_source(rt: &Runtime, source: &str, args: &[String]) -> Result<String, CliError> {
@@ -36,17 +66,36 @@ pub fn eval(
         JitPolicy::Never => TierMode::Never,
         JitPolicy::Auto => TierMode::Auto,
     });
-    run_source(rt, source, args)
+    run_source(rt, &read_source(source)?, args)
 }
 
 /// `tt load FILE.trash... [-e '<block source>']`: one line per method, native or fallback
 /// with the reason; then the result of the block, if given.
 pub fn load(rt: &Runtime, files: &[PathBuf], eval_src: Option<&str>) -> Result<String, CliError> {
+    let stdin_files = files
+        .iter()
+        .filter(|f| f.as_path() == Path::new("-"))
+        .count();
+    if stdin_files + usize::from(eval_src == Some("-")) > 1 {
+        return Err(CliError::Input(
+            "standard input ('-') can be read only once".into(),
+        ));
+    }
+    let eval_src = eval_src.map(read_source).transpose()?;
     let mut sources = Vec::new();
     for f in files {
-        let text = std::fs::read_to_string(f)
-            .map_err(|e| CliError::Input(format!("{}: {e}", f.display())))?;
-        sources.push((f.display().to_string(), text));
+        let text = if f.as_path() == Path::new("-") {
+            read_stdin("class file")?
+        } else {
+            std::fs::read_to_string(f)
+                .map_err(|e| CliError::Input(format!("{}: {e}", f.display())))?
+        };
+        let name = if f.as_path() == Path::new("-") {
+            "<stdin>".to_string()
+        } else {
+            f.display().to_string()
+        };
+        sources.push((name, text));
     }
     let refs: Vec<(&str, &str)> = sources
         .iter()
@@ -54,7 +103,7 @@ pub fn load(rt: &Runtime, files: &[PathBuf], eval_src: Option<&str>) -> Result<S
         .collect();
     let report = load_classes(rt, &refs).map_err(|e| CliError::Input(e.to_string()))?;
     let mut out = Vec::new();
-    let (mut native, mut fallback) = (0, 0);
+    let (mut native, mut fallback, mut bash_bodies) = (0, 0, 0);
     for class in &report.classes {
         for m in &class.methods {
             let side = if m.side == Side::Class { " class" } else { "" };
@@ -65,6 +114,12 @@ pub fn load(rt: &Runtime, files: &[PathBuf], eval_src: Option<&str>) -> Result<S
                 }
                 reason => {
                     fallback += 1;
+                    if reason
+                        .as_deref()
+                        .is_some_and(|r| r.starts_with("raw bash method"))
+                    {
+                        bash_bodies += 1;
+                    }
                     let why = reason.as_deref().unwrap_or("not native");
                     out.push(format!(
                         "{}{side}>>{}: fallback ({why})",
@@ -75,11 +130,13 @@ pub fn load(rt: &Runtime, files: &[PathBuf], eval_src: Option<&str>) -> Result<S
         }
     }
     out.push(format!(
-        "{} classes, {native} native methods, {fallback} fallback",
-        report.classes.len()
+        "{} classes, {native} native methods, {fallback} fallback \
+         ({bash_bodies} written in Bash, {} in Trashtalk)",
+        report.classes.len(),
+        fallback - bash_bodies
     ));
     if let Some(src) = eval_src {
-        out.push(run_source(rt, src, &[])?);
+        out.push(run_source(rt, &src, &[])?);
     }
     Ok(out.join("\n"))
 }

@@ -43,6 +43,15 @@ pub struct BlockNode {
     pub body: Vec<Stmt>,
     /// Position of `[` (or of the first token for a bare body).
     pub pos: Pos,
+    /// Names read as `$name` / `${name}` inside double-quoted strings anywhere in this body,
+    /// with their positions. Filled on the outermost body only (a method or top-level block);
+    /// empty on nested blocks. Bash reads an instance variable there even when a local or an
+    /// argument has the same name, which compiled code checks for.
+    pub interpolated: Vec<(String, Pos)>,
+    /// Names written as `$(_ivar name)` or `_ivar_set name …` anywhere in this body (outermost
+    /// body only, like `interpolated`): the Bash runtime's instance-variable helpers, which
+    /// compiled code accepts only for declared, unshadowed instance variables.
+    pub ivar_refs: Vec<(String, Pos)>,
 }
 
 /// A statement.

@@ -294,6 +294,11 @@ fn directive(
 }
 
 /// `name` or `name:default` items up to the end of the line.
+///
+/// As in the Bash compiler, `name:` followed by something that is not a default (`root:.`)
+/// declares `name` without a default, `name: word` (with a space) declares `name` and `word`,
+/// and the first token that is neither a name nor
+/// `name:` ends the declaration: the rest of the line is ignored.
 fn var_list(r: &mut Reader<'_>) -> Result<Vec<(String, Option<Value>)>, CompileError> {
     let mut out = Vec::new();
     while !r.at_line_end()? {
@@ -302,18 +307,33 @@ fn var_list(r: &mut Reader<'_>) -> Result<Vec<(String, Option<Value>)>, CompileE
             Tok::Ident(name) => out.push((name, None)),
             Tok::Keyword(k) => {
                 let name = k.trim_end_matches(':').to_string();
-                out.push((name, default_value(r)?));
+                let next = r.peek()?.clone();
+                // `name: other` (a space before a bare word) declares two variables.
+                let spaced_word = matches!(next.tok, Tok::Ident(_)) && next.pos.offset != t.end;
+                let default = if r.at_line_end()? || spaced_word || !starts_default(&next.tok) {
+                    None
+                } else {
+                    default_value(r)?
+                };
+                out.push((name, default));
             }
             _ => {
-                return Err(CompileError::expected(
-                    t.pos,
-                    "a variable name",
-                    r.found(&t),
-                ));
+                while !r.at_line_end()? {
+                    r.next()?;
+                }
             }
         }
     }
     Ok(out)
+}
+
+/// Tokens a default value may start with.
+fn starts_default(t: &Tok) -> bool {
+    match t {
+        Tok::Int(_) | Tok::Float(_) | Tok::Str(_) | Tok::Symbol(_) | Tok::Ident(_) => true,
+        Tok::Binary(m) => m == "-",
+        _ => false,
+    }
 }
 
 fn int_value(text: &str) -> Value {
@@ -386,7 +406,17 @@ fn method_header(
 
 /// A compiled-method body: parsed with the block grammar. If it does not parse, the body's
 /// extent is found with the bracket matcher and the error is kept for the report.
+///
+/// A body whose first pragma is `primitive` is Bash (the Bash compiler emits it as written), so
+/// it is read like a `rawMethod:` body.
 fn dsl_body(r: &mut Reader<'_>, open: &Token) -> Result<(Vec<String>, MethodBody), CompileError> {
+    if let Some(end) = scan_body(r.lx.source(), open.pos.offset, true) {
+        let pragmas = raw_pragmas(&r.lx.source()[open.pos.offset..end]);
+        if pragmas.first().map(String::as_str) == Some("primitive") {
+            r.seek(end);
+            return Ok((pragmas, MethodBody::Raw));
+        }
+    }
     r.seek(open.pos.offset);
     let lx = std::mem::replace(&mut r.lx, Lexer::new(""));
     let mut parser = Parser::from_lexer(lx);
@@ -518,6 +548,47 @@ mod tests {
         assert!(matches!(c.methods[3].body, MethodBody::Invalid(_)));
         assert!(matches!(c.methods[4].body, MethodBody::Primitive(_)));
         assert!(classes[1].is_trait);
+    }
+
+    #[test]
+    fn ivar_default_that_is_not_a_literal_ends_the_declaration() {
+        let src = "S subclass: Object\n  instanceVars: port:8080 root:. running:false\n\
+                   \x20 method: port [ ^ port ]\n";
+        let c = &parse_class_file("s.trash", src).unwrap()[0];
+        let names: Vec<&str> = c.ivars.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, vec!["port", "root"]);
+        assert_eq!(
+            c.ivars[0].1.as_ref().map(|v| v.text().into_owned()),
+            Some("8080".into())
+        );
+        assert!(c.ivars[1].1.is_none());
+        assert_eq!(c.methods.len(), 1);
+        let src = "S subclass: Object\n  instanceVars: a:x b: c d: 4 e:'s'\n";
+        let c = &parse_class_file("s.trash", src).unwrap()[0];
+        let shown: Vec<String> = c
+            .ivars
+            .iter()
+            .map(|(n, d)| {
+                format!(
+                    "{n}={}",
+                    d.as_ref()
+                        .map(|v| v.text().into_owned())
+                        .unwrap_or_default()
+                )
+            })
+            .collect();
+        assert_eq!(shown, vec!["a=x", "b=", "c=", "d=4", "e=s"]);
+    }
+
+    #[test]
+    fn pragma_primitive_body_is_bash() {
+        let src = "T subclass: Object\n  method: info [\n    pragma: primitive\n\
+                   \x20   echo \"=== $(@ self x | wc -l) ===\"\n    [[ -d x ]] && echo ok\n  ]\n\
+                   \x20 method: ok [ ^ 1 ]\n";
+        let c = &parse_class_file("t.trash", src).unwrap()[0];
+        assert!(matches!(c.methods[0].body, MethodBody::Raw));
+        assert_eq!(c.methods[0].pragmas, vec!["primitive"]);
+        assert!(matches!(c.methods[1].body, MethodBody::Dsl(_)));
     }
 
     #[test]

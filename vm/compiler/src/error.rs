@@ -37,7 +37,7 @@ pub enum CompileError {
         /// The token that was found (quoted), or `end of input`.
         found: String,
     },
-    /// A lexical problem (unterminated string, stray character, bash substitution…).
+    /// A lexical problem (unterminated string, stray character…).
     #[error("{line}:{column}: {message}")]
     Lex {
         /// 1-based line.

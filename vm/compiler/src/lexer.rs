@@ -6,6 +6,7 @@
 //! Every token records whether a newline preceded it; the parser uses that to treat line
 //! breaks as statement separators.
 
+use super::dstring::{self, StrPart};
 use super::error::{CompileError, Pos};
 
 /// A token kind with its payload.
@@ -31,6 +32,13 @@ pub enum Tok {
     Str(String),
     /// A symbol literal (`#foo`, `#at:put:`, `#'x y'`) without the `#`.
     Symbol(String),
+    /// A double-quoted string that expands variables or `$( … )` (at least one part is not
+    /// text; a string without expansions is a [`Tok::Str`]).
+    Interp(Vec<StrPart>),
+    /// `$name` or `${name}` outside a string (Bash's variable reference).
+    DollarVar(String),
+    /// `$(` outside a string: a substitution whose inside is parsed as source.
+    DollarParen,
     /// `^`.
     Caret,
     /// `.`.
@@ -230,18 +238,13 @@ impl<'s> Lexer<'s> {
                 _ => Tok::Colon,
             },
             '\'' => Tok::Str(self.single_quoted(pos)?),
-            '"' => Tok::Str(self.double_quoted(pos)?),
+            '"' => self.double_quoted(pos)?,
             '#' => self.hash(pos)?,
-            '$' => {
-                return Err(CompileError::unsupported(
-                    pos,
-                    "bash substitution '$' is not supported in compiled code (use rawMethod:)",
-                ));
-            }
+            '$' => self.dollar(pos)?,
             '`' => {
                 return Err(CompileError::unsupported(
                     pos,
-                    "bash command substitution '`' is not supported in compiled code",
+                    "Bash command substitution '`…`'",
                 ));
             }
             c if c.is_ascii_digit() => self.number(start),
@@ -374,29 +377,65 @@ impl<'s> Lexer<'s> {
         }
     }
 
-    /// `"…"`: a literal string unless it interpolates (`$`, backquote), which is rejected.
-    fn double_quoted(&mut self, pos: Pos) -> Result<String, CompileError> {
-        let mut out = String::new();
-        loop {
-            let here = self.pos_at(self.pos);
-            match self.bump() {
-                None => return Err(CompileError::lex(pos, "unterminated string literal")),
-                Some('"') => return Ok(out),
-                Some('\\') => match self.peek_char() {
-                    Some(c @ ('"' | '\\' | '$' | '`')) => {
-                        self.pos += 1;
-                        out.push(c);
-                    }
-                    _ => out.push('\\'),
-                },
-                Some('$') | Some('`') => {
-                    return Err(CompileError::unsupported(
-                        here,
-                        "interpolated double-quoted strings are not supported in compiled code",
-                    ));
-                }
-                Some(c) => out.push(c),
+    /// `"…"`: a [`Tok::Str`] when nothing expands, else a [`Tok::Interp`] (see
+    /// [`dstring`](super::dstring) for what expands and what is rejected).
+    fn double_quoted(&mut self, pos: Pos) -> Result<Tok, CompileError> {
+        let scanned = dstring::scan(self.src, pos.offset).map_err(|e| {
+            let at = self.pos_at(e.offset);
+            if e.malformed {
+                CompileError::lex(at, e.message)
+            } else {
+                CompileError::unsupported(at, e.message)
             }
+        })?;
+        self.pos = scanned.end;
+        if scanned.is_plain() {
+            let text = scanned
+                .parts
+                .into_iter()
+                .map(|p| match p {
+                    StrPart::Text(t) => t,
+                    _ => unreachable!("plain"),
+                })
+                .collect();
+            return Ok(Tok::Str(text));
+        }
+        Ok(Tok::Interp(scanned.parts))
+    }
+
+    /// `$` outside a string (already consumed): `$name`, `${name}` or `$(`; other Bash
+    /// expansions are rejected with what they are.
+    fn dollar(&mut self, pos: Pos) -> Result<Tok, CompileError> {
+        match self.peek_char() {
+            Some(c) if is_ident_start(c) => Ok(Tok::DollarVar(self.ident_tail())),
+            Some('{') => {
+                let save = self.pos;
+                self.pos += 1;
+                if self.peek_char().is_some_and(is_ident_start) {
+                    let name = self.ident_tail();
+                    if self.peek_char() == Some('}') {
+                        self.pos += 1;
+                        return Ok(Tok::DollarVar(name));
+                    }
+                }
+                self.pos = save;
+                Err(CompileError::unsupported(
+                    pos,
+                    "Bash parameter expansion '${…}' (only ${name} compiles)",
+                ))
+            }
+            Some('(') if self.peek_char_at(1) != Some('(') => {
+                self.pos += 1;
+                Ok(Tok::DollarParen)
+            }
+            Some('(') => Err(CompileError::unsupported(
+                pos,
+                "Bash arithmetic expansion '$((…))'",
+            )),
+            _ => Err(CompileError::unsupported(
+                pos,
+                "Bash expansion '$' that is not $name, ${name} or $(…)",
+            )),
         }
     }
 
@@ -532,11 +571,46 @@ mod tests {
     }
 
     #[test]
-    fn dollar_is_rejected() {
-        let mut lx = Lexer::new("x := $(foo)");
-        lx.next_token().unwrap();
-        lx.next_token().unwrap();
+    fn dollar_forms_outside_strings() {
+        assert_eq!(
+            toks("@ $id x: ${n} y: $(_ivar a)"),
+            vec![
+                Tok::At,
+                Tok::DollarVar("id".into()),
+                Tok::Keyword("x:".into()),
+                Tok::DollarVar("n".into()),
+                Tok::Keyword("y:".into()),
+                Tok::DollarParen,
+                Tok::Ident("_ivar".into()),
+                Tok::Ident("a".into()),
+                Tok::RParen,
+            ]
+        );
+        for src in ["x := $1", "x := ${a:-b}", "x := $((1 + 2))", "x := $ y"] {
+            let mut lx = Lexer::new(src);
+            lx.next_token().unwrap();
+            lx.next_token().unwrap();
+            let e = lx.next_token().unwrap_err();
+            assert!(matches!(e, CompileError::Unsupported { .. }), "{src}: {e}");
+            assert_eq!((e.line(), e.column()), (1, 6), "{src}");
+        }
+    }
+
+    #[test]
+    fn double_quoted_strings_plain_or_interpolated() {
+        assert_eq!(toks(r#""a \$b""#), vec![Tok::Str("a $b".into())]);
+        assert_eq!(
+            toks(r#""v=$v""#),
+            vec![Tok::Interp(vec![
+                StrPart::Text("v=".into()),
+                StrPart::Var {
+                    name: "v".into(),
+                    offset: 3
+                }
+            ])]
+        );
+        let mut lx = Lexer::new("\n  \"x $? y\"");
         let e = lx.next_token().unwrap_err();
-        assert_eq!((e.line(), e.column()), (1, 6));
+        assert_eq!((e.line(), e.column()), (2, 6), "{e}");
     }
 }

@@ -16,12 +16,14 @@
 pub mod ast;
 mod class_file;
 mod codegen;
+mod dstring;
 mod error;
 mod inline;
 mod lexer;
 mod loader;
 mod parser;
 mod scope;
+mod shadow;
 
 use std::collections::HashMap;
 
@@ -77,6 +79,7 @@ impl MethodContext {
 /// blocks it is `NON_LOCAL_RET`.
 pub fn compile_block(source: &str) -> Result<Chunk, CompileError> {
     let body = Parser::new(source).parse_bare_body()?;
+    shadow::check(&body, &MethodContext::default())?;
     let block = match single_block_literal(&body) {
         Some(b) => b.clone(),
         None => body,
@@ -134,6 +137,7 @@ pub(crate) fn compile_method_body(
     body: &BlockNode,
     ctx: &MethodContext,
 ) -> Result<Chunk, CompileError> {
+    shadow::check(body, ctx)?;
     let params: Vec<(String, Pos)> = ctx.params.iter().map(|p| (p.clone(), body.pos)).collect();
     let cg = Ctx {
         ivars: &ctx.ivars,

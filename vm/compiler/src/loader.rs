@@ -397,6 +397,9 @@ impl<'d> FileSet<'d> {
     fn method_impl(&self, owner: usize, m: &MethodSpec, ctx: &MethodContext) -> MethodImpl {
         let fallback = |reason: String| MethodImpl::BashFallback { reason };
         match &m.body {
+            MethodBody::Raw if m.pragmas.first().is_some_and(|p| p == "primitive") => {
+                fallback("raw bash method (pragma primitive)".into())
+            }
             MethodBody::Raw => fallback("raw bash method".into()),
             MethodBody::Primitive(f) => fallback(format!("bash primitive '{f}'")),
             MethodBody::Invalid(e) => fallback(e.clone().in_file(self.file(owner)).to_string()),

@@ -15,6 +15,22 @@ use super::ast::{BlockNode, Expr, Literal, Message, Stmt};
 use super::error::{CompileError, Pos};
 use super::lexer::{Lexer, Tok, Token};
 
+mod intrinsic;
+mod subst;
+
+/// A unary send.
+fn unary(recv: Expr, selector: String, pos: Pos, explicit: bool) -> Expr {
+    Expr::Send {
+        recv: Box::new(recv),
+        msg: Message {
+            selector,
+            args: Vec::new(),
+            pos,
+            explicit,
+        },
+    }
+}
+
 /// Keywords that start a new message when they follow another keyword message.
 const CONTROL_KEYWORDS: &[&str] = &[
     "ifTrue:",
@@ -61,6 +77,12 @@ pub struct Parser<'s> {
     buf: VecDeque<Result<Token, CompileError>>,
     nl_sig: bool,
     no_comma: bool,
+    /// Inside `$( … )`: `|` is a Bash pipe, not the `|` message.
+    no_bar: bool,
+    /// `$name` / `${name}` read in double-quoted strings so far (see [`BlockNode`]).
+    interpolated: Vec<(String, Pos)>,
+    /// `_ivar` / `_ivar_set` names so far (see [`BlockNode`]).
+    ivar_refs: Vec<(String, Pos)>,
     last_end: usize,
     depth: usize,
 }
@@ -83,6 +105,9 @@ impl<'s> Parser<'s> {
             buf: VecDeque::new(),
             nl_sig: true,
             no_comma: false,
+            no_bar: false,
+            interpolated: Vec::new(),
+            ivar_refs: Vec::new(),
             last_end,
             depth: 0,
         }
@@ -178,6 +203,8 @@ impl<'s> Parser<'s> {
             temps,
             body,
             pos,
+            interpolated: std::mem::take(&mut self.interpolated),
+            ivar_refs: std::mem::take(&mut self.ivar_refs),
         })
     }
 
@@ -205,7 +232,9 @@ impl<'s> Parser<'s> {
                 self.next()?;
             }
         }
-        let block = self.parse_block_rest(open.pos, false)?;
+        let mut block = self.parse_block_rest(open.pos, false)?;
+        block.interpolated = std::mem::take(&mut self.interpolated);
+        block.ivar_refs = std::mem::take(&mut self.ivar_refs);
         Ok((pragmas, block))
     }
 
@@ -237,9 +266,10 @@ impl<'s> Parser<'s> {
         pos: Pos,
         allow_params: bool,
     ) -> Result<BlockNode, CompileError> {
-        let saved = (self.nl_sig, self.no_comma);
+        let saved = (self.nl_sig, self.no_comma, self.no_bar);
         self.nl_sig = true;
         self.no_comma = false;
+        self.no_bar = false;
         let mut params = Vec::new();
         if allow_params {
             while let Tok::BlockArg(name) = self.peek_tok()? {
@@ -259,12 +289,14 @@ impl<'s> Parser<'s> {
         let temps = self.parse_temps()?;
         let body = self.parse_statements(Closer::Bracket)?;
         self.expect(Tok::RBracket, "']' to close block")?;
-        (self.nl_sig, self.no_comma) = saved;
+        (self.nl_sig, self.no_comma, self.no_bar) = saved;
         Ok(BlockNode {
             params,
             temps,
             body,
             pos,
+            interpolated: Vec::new(),
+            ivar_refs: Vec::new(),
         })
     }
 
@@ -299,6 +331,9 @@ impl<'s> Parser<'s> {
     }
 
     fn parse_statement(&mut self) -> Result<Stmt, CompileError> {
+        if let Some(set) = self.ivar_set_statement()? {
+            return Ok(Stmt::Expr(set));
+        }
         if self.peek()?.tok == Tok::Caret {
             let t = self.next()?;
             let e = self.parse_expr()?;
@@ -443,7 +478,7 @@ impl<'s> Parser<'s> {
         loop {
             let op = match self.peek_tok()? {
                 Tok::Binary(op) if !(self.no_comma && op == ",") => op,
-                Tok::Bar => "|".to_string(),
+                Tok::Bar if !self.no_bar => "|".to_string(),
                 _ => break,
             };
             if self.starts_negative_literal_line()? {
@@ -494,14 +529,10 @@ impl<'s> Parser<'s> {
             self.next()?;
             self.enter(pos)?;
             chain += 1;
-            e = Expr::Send {
-                recv: Box::new(e),
-                msg: Message {
-                    selector: name,
-                    args: Vec::new(),
-                    pos,
-                    explicit,
-                },
+            e = if explicit {
+                unary(e, name, pos, explicit)
+            } else {
+                intrinsic::implicit_unary(e, name, pos)
             };
         }
         self.depth -= chain;
@@ -578,13 +609,27 @@ impl<'s> Parser<'s> {
                 self.next()?;
                 Expr::Lit(Literal::Str(s), t.pos)
             }
+            Tok::Interp(parts) => {
+                self.next()?;
+                self.interpolation(parts, t.pos)?
+            }
+            Tok::DollarVar(name) => {
+                self.next()?;
+                self.dollar_var(name, t.pos)?
+            }
+            Tok::DollarParen => {
+                self.next()?;
+                let e = self.substitution_body(t.pos)?;
+                self.expect(Tok::RParen, "')' to close '$('")?;
+                e
+            }
             Tok::LParen => {
                 self.next()?;
-                let saved = (self.nl_sig, self.no_comma);
-                (self.nl_sig, self.no_comma) = (false, false);
+                let saved = (self.nl_sig, self.no_comma, self.no_bar);
+                (self.nl_sig, self.no_comma, self.no_bar) = (false, false, false);
                 let e = self.parse_expr()?;
                 self.expect(Tok::RParen, "')' to close parenthesis")?;
-                (self.nl_sig, self.no_comma) = saved;
+                (self.nl_sig, self.no_comma, self.no_bar) = saved;
                 e
             }
             Tok::LBracket => {
@@ -660,8 +705,8 @@ impl<'s> Parser<'s> {
 
     /// `{ e1. e2 }` after `{`.
     fn parse_brace_array(&mut self, pos: Pos) -> Result<Expr, CompileError> {
-        let saved = (self.nl_sig, self.no_comma);
-        (self.nl_sig, self.no_comma) = (false, false);
+        let saved = (self.nl_sig, self.no_comma, self.no_bar);
+        (self.nl_sig, self.no_comma, self.no_bar) = (false, false, false);
         let mut items = Vec::new();
         loop {
             while self.peek()?.tok == Tok::Dot {
@@ -677,14 +722,14 @@ impl<'s> Parser<'s> {
                 _ => return Err(self.error_here("'.' or '}' in brace array")),
             }
         }
-        (self.nl_sig, self.no_comma) = saved;
+        (self.nl_sig, self.no_comma, self.no_bar) = saved;
         Ok(Expr::Array(items, pos))
     }
 
     /// `#{ key: value, … }` after `#{`. Values are binary-level expressions (`,` separates).
     fn parse_object(&mut self, pos: Pos) -> Result<Expr, CompileError> {
-        let saved = (self.nl_sig, self.no_comma);
-        (self.nl_sig, self.no_comma) = (false, true);
+        let saved = (self.nl_sig, self.no_comma, self.no_bar);
+        (self.nl_sig, self.no_comma, self.no_bar) = (false, true, false);
         let mut entries = Vec::new();
         loop {
             while matches!(self.peek_tok()?, Tok::Dot)
@@ -715,7 +760,7 @@ impl<'s> Parser<'s> {
             let (value, _) = self.parse_binary_expr()?;
             entries.push((key, value));
         }
-        (self.nl_sig, self.no_comma) = saved;
+        (self.nl_sig, self.no_comma, self.no_bar) = saved;
         Ok(Expr::Object(entries, pos))
     }
 }

@@ -551,7 +551,7 @@ fn syntax_errors_have_line_and_column() {
     );
     let e = err("[\n  x := $(date)]");
     assert_eq!((e.line(), e.column()), (2, 8));
-    assert!(e.message().contains("bash substitution"), "{e}");
+    assert!(e.message().contains("Bash command substitution"), "{e}");
 }
 
 #[test]
@@ -640,7 +640,7 @@ fn corpus_report() {
             .reason
             .as_deref()
             .unwrap()
-            .contains("bash substitution"),
+            .contains("Bash command substitution"),
         "{stamp:?}"
     );
     assert!(

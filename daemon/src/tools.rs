@@ -44,8 +44,10 @@ pub fn eval(
 pub fn load(rt: &Runtime, files: &[PathBuf], eval_src: Option<&str>) -> Result<String, CliError> {
     let mut sources = Vec::new();
     for f in files {
-        let text = std::fs::read_to_string(f)
-            .map_err(|e| CliError::Input(format!("{}: {e}", f.display())))?;
+        let text = std::fs::read_to_string(f).map_err(|e| CliError::BadArgument {
+            arg: f.display().to_string(),
+            reason: e.to_string(),
+        })?;
         sources.push((f.display().to_string(), text));
     }
     let refs: Vec<(&str, &str)> = sources

@@ -104,7 +104,7 @@ enum Command {
     Run {
         /// Hex text of the chunk, or `@path`.
         chunk: String,
-        /// Arguments (strings; `-7` is an argument, not a flag).
+        /// Arguments (strings; `-7` is an argument, not a flag; `-- -x` passes `-x`).
         #[arg(allow_negative_numbers = true)]
         args: Vec<String>,
     },
@@ -124,7 +124,7 @@ enum Command {
     Eval {
         /// Block source.
         source: String,
-        /// Arguments (strings; `-7` is an argument, not a flag).
+        /// Arguments (strings; `-7` is an argument, not a flag; `-- -x` passes `-x`).
         #[arg(allow_negative_numbers = true)]
         args: Vec<String>,
         /// Tier policy for this run.
@@ -290,10 +290,30 @@ const LONG_FLAGS: &[&str] = &[
     "version",
 ];
 
-/// Rewrites `-name` / `-name=value` of a known long flag to `--name…` (stops at `--`).
+/// Subcommand names: after one of them only the subcommand's own flags are rewritten.
+const SUBCOMMANDS: &[&str] = &[
+    "run", "disasm", "demo", "compile", "eval", "load", "stats", "help",
+];
+
+/// Daemon flags that take a value (the word after them is never a subcommand name).
+const VALUE_FLAGS: &[&str] = &[
+    "socket",
+    "plugin-dir",
+    "idle-timeout",
+    "db",
+    "socket-mode",
+    "inspect",
+    "trace",
+    "profile",
+];
+
+/// Rewrites `-name` / `-name=value` of a known long flag to `--name…` (stops at `--`). After a
+/// subcommand name only `-jit` is rewritten, so a string argument such as `-debug` stays an
+/// argument.
 pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
-    let mut out = Vec::new();
+    let mut out: Vec<String> = Vec::new();
     let mut literal = false;
+    let mut in_sub = false;
     for (i, a) in args.into_iter().enumerate() {
         if i == 0 || literal {
             out.push(a);
@@ -304,9 +324,23 @@ pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
             out.push(a);
             continue;
         }
+        let after_value_flag = out.last().is_some_and(|prev| {
+            let name = prev.trim_start_matches('-');
+            prev.starts_with('-') && !prev.contains('=') && VALUE_FLAGS.contains(&name)
+        });
+        if !in_sub && !after_value_flag && SUBCOMMANDS.contains(&a.as_str()) {
+            in_sub = true;
+            out.push(a);
+            continue;
+        }
         let single = a.starts_with('-') && !a.starts_with("--");
         let name = a.get(1..).unwrap_or("").split('=').next().unwrap_or("");
-        if single && LONG_FLAGS.contains(&name) {
+        let known = if in_sub {
+            name == "jit"
+        } else {
+            LONG_FLAGS.contains(&name)
+        };
+        if single && known {
             out.push(format!("-{a}"));
         } else {
             out.push(a);
@@ -498,6 +532,27 @@ mod tests {
                 "-db"
             ])
         );
+    }
+
+    #[test]
+    fn single_dash_words_after_a_subcommand_are_arguments() {
+        assert_eq!(
+            normalize_args(s(&["tt", "eval", "[:x | x]", "-debug", "-jit=never"])),
+            s(&["tt", "eval", "[:x | x]", "-debug", "--jit=never"])
+        );
+        // A flag value that happens to be a subcommand name is not one.
+        assert_eq!(
+            normalize_args(s(&["tt", "-socket", "run", "-debug"])),
+            s(&["tt", "--socket", "run", "--debug"])
+        );
+        let cli = Cli::try_parse_from(normalize_args(s(&[
+            "tt", "run", "00", "--", "-debug", "-7",
+        ])))
+        .unwrap();
+        match cli.command {
+            Some(Command::Run { args, .. }) => assert_eq!(args, ["-debug", "-7"]),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

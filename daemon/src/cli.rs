@@ -46,7 +46,12 @@ pub struct DaemonFlags {
     #[arg(long)]
     pub debug: bool,
     /// Socket mode: exit after N seconds without a new connection (0 = never).
-    #[arg(long = "idle-timeout", value_name = "N", default_value_t = 0)]
+    #[arg(
+        long = "idle-timeout",
+        value_name = "N",
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
     pub idle_timeout: u64,
     /// SQLite database (default: docs/spec/persistence.md §2).
     #[arg(long, value_name = "PATH")]
@@ -99,7 +104,8 @@ enum Command {
     Run {
         /// Hex text of the chunk, or `@path`.
         chunk: String,
-        /// Arguments (strings).
+        /// Arguments (strings; `-7` is an argument, not a flag; `-- -x` passes `-x`).
+        #[arg(allow_negative_numbers = true)]
         args: Vec<String>,
     },
     /// Print the disassembly of a TTBC chunk (hex, or @file).
@@ -118,7 +124,8 @@ enum Command {
     Eval {
         /// Block source; `@path` reads it from a file, `-` from stdin.
         source: String,
-        /// Arguments (strings).
+        /// Arguments (strings; `-7` is an argument, not a flag; `-- -x` passes `-x`).
+        #[arg(allow_negative_numbers = true)]
         args: Vec<String>,
         /// Tier policy for this run.
         #[arg(long, value_enum, default_value = "auto")]
@@ -130,7 +137,7 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// Block source to evaluate after loading (`@path`: from a file, `-`: from stdin).
-        #[arg(short = 'e', value_name = "BLOCK SOURCE")]
+        #[arg(short = 'e', value_name = "BLOCK SOURCE", allow_hyphen_values = true)]
         eval: Option<String>,
     },
     /// Print runtime statistics as JSON.
@@ -143,6 +150,14 @@ pub enum CliError {
     /// Input could not be read or decoded.
     #[error("{0}")]
     Input(String),
+    /// A command-line argument is unusable (exit 2): names the argument.
+    #[error("{arg}: {reason}")]
+    BadArgument {
+        /// The argument as given (or its name).
+        arg: String,
+        /// Why it is unusable.
+        reason: String,
+    },
     /// The runtime refused or failed.
     #[error("{0}")]
     Runtime(#[from] tt_vm::Error),
@@ -159,9 +174,13 @@ pub enum CliError {
 
 /// Reads a chunk argument: hex text, or `@file` holding raw TTBC bytes or hex text.
 pub fn read_chunk(arg: &str) -> Result<Vec<u8>, CliError> {
+    let bad = |reason: String| CliError::BadArgument {
+        arg: format!("chunk {}", shorten(arg)),
+        reason,
+    };
     let data = match arg.strip_prefix('@') {
         Some(path) => {
-            let raw = std::fs::read(path).map_err(|e| CliError::Input(format!("{path}: {e}")))?;
+            let raw = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
             if raw.starts_with(b"TTBC") {
                 return Ok(raw);
             }
@@ -170,7 +189,15 @@ pub fn read_chunk(arg: &str) -> Result<Vec<u8>, CliError> {
         None => arg.to_owned(),
     };
     let hex: String = data.chars().filter(|c| !c.is_whitespace()).collect();
-    hex::decode(&hex).map_err(|e| CliError::Input(format!("invalid hex bytecode: {e}")))
+    hex::decode(&hex).map_err(|e| bad(format!("invalid hex bytecode: {e}")))
+}
+
+/// An argument as shown in an error line: at most 40 characters.
+fn shorten(arg: &str) -> String {
+    match arg.char_indices().nth(40) {
+        Some((i, _)) => format!("{}…", &arg[..i]),
+        None => arg.to_owned(),
+    }
 }
 
 fn run(chunk: &str, args: &[String]) -> Result<String, CliError> {
@@ -263,10 +290,30 @@ const LONG_FLAGS: &[&str] = &[
     "version",
 ];
 
-/// Rewrites `-name` / `-name=value` of a known long flag to `--name…` (stops at `--`).
+/// Subcommand names: after one of them only the subcommand's own flags are rewritten.
+const SUBCOMMANDS: &[&str] = &[
+    "run", "disasm", "demo", "compile", "eval", "load", "stats", "help",
+];
+
+/// Daemon flags that take a value (the word after them is never a subcommand name).
+const VALUE_FLAGS: &[&str] = &[
+    "socket",
+    "plugin-dir",
+    "idle-timeout",
+    "db",
+    "socket-mode",
+    "inspect",
+    "trace",
+    "profile",
+];
+
+/// Rewrites `-name` / `-name=value` of a known long flag to `--name…` (stops at `--`). After a
+/// subcommand name only `-jit` is rewritten, so a string argument such as `-debug` stays an
+/// argument.
 pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
-    let mut out = Vec::new();
+    let mut out: Vec<String> = Vec::new();
     let mut literal = false;
+    let mut in_sub = false;
     for (i, a) in args.into_iter().enumerate() {
         if i == 0 || literal {
             out.push(a);
@@ -277,9 +324,23 @@ pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
             out.push(a);
             continue;
         }
+        let after_value_flag = out.last().is_some_and(|prev| {
+            let name = prev.trim_start_matches('-');
+            prev.starts_with('-') && !prev.contains('=') && VALUE_FLAGS.contains(&name)
+        });
+        if !in_sub && !after_value_flag && SUBCOMMANDS.contains(&a.as_str()) {
+            in_sub = true;
+            out.push(a);
+            continue;
+        }
         let single = a.starts_with('-') && !a.starts_with("--");
         let name = a.get(1..).unwrap_or("").split('=').next().unwrap_or("");
-        if single && LONG_FLAGS.contains(&name) {
+        let known = if in_sub {
+            name == "jit"
+        } else {
+            LONG_FLAGS.contains(&name)
+        };
+        if single && known {
             out.push(format!("-{a}"));
         } else {
             out.push(a);
@@ -293,8 +354,10 @@ fn default_plugin_dir() -> Option<PathBuf> {
 }
 
 fn open_sink(target: Option<&str>, what: &str) -> Result<LogSink, CliError> {
-    LogSink::open(target)
-        .map_err(|e| CliError::Input(format!("--{what} {}: {e}", target.unwrap_or(""))))
+    LogSink::open(target).map_err(|e| CliError::BadArgument {
+        arg: format!("--{what} {}", target.unwrap_or("")),
+        reason: e.to_string(),
+    })
 }
 
 /// The daemon path: management commands, or initialize and serve.
@@ -357,22 +420,47 @@ fn daemon(flags: DaemonFlags) -> Result<Option<String>, CliError> {
     Ok(None)
 }
 
-/// Prints a parse error: help/version on stdout (exit 0); otherwise the error and the usage on
-/// stderr (exit 2).
+/// Prints a parse error: help/version on stdout (exit 0); otherwise one line `tt: <error naming
+/// the argument>` and the usage line on stderr (exit 2).
 fn usage_error(e: clap::Error) -> i32 {
     use clap::error::ErrorKind;
     if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
         let _ = e.print();
         return 0;
     }
-    let usage = <Cli as clap::CommandFactory>::command().render_usage();
-    let text = e.to_string();
+    let (line, usage) = error_lines(&e.to_string());
+    let usage = usage.unwrap_or_else(|| {
+        <Cli as clap::CommandFactory>::command()
+            .render_usage()
+            .to_string()
+    });
     let mut err = std::io::stderr();
-    let _ = write!(err, "{text}");
-    if !text.contains("Usage:") {
-        let _ = writeln!(err, "\n{usage}");
-    }
+    let _ = writeln!(err, "tt: {line}\n{}", usage.trim_end());
     2
+}
+
+/// Splits clap's rendered error into one line (the message with its indented continuation
+/// lines, e.g. the names of missing arguments; tips dropped) and its `Usage:` line, if any.
+fn error_lines(text: &str) -> (String, Option<String>) {
+    let mut lines = text.lines();
+    let mut msg = lines
+        .next()
+        .unwrap_or("invalid arguments")
+        .trim_start_matches("error: ")
+        .trim()
+        .to_owned();
+    for l in lines.by_ref() {
+        if l.trim().is_empty() {
+            break;
+        }
+        msg.push(' ');
+        msg.push_str(l.trim());
+    }
+    let usage = text
+        .lines()
+        .find(|l| l.starts_with("Usage:"))
+        .map(str::to_owned);
+    (msg, usage)
 }
 
 /// Entry point; returns the process exit status.
@@ -399,6 +487,10 @@ pub fn main() -> i32 {
             0
         }
         Ok(None) => 0,
+        Err(e @ CliError::BadArgument { .. }) => {
+            eprintln!("tt: {e}");
+            2
+        }
         Err(e) => {
             eprintln!("tt: {e}");
             1
@@ -440,6 +532,27 @@ mod tests {
                 "-db"
             ])
         );
+    }
+
+    #[test]
+    fn single_dash_words_after_a_subcommand_are_arguments() {
+        assert_eq!(
+            normalize_args(s(&["tt", "eval", "[:x | x]", "-debug", "-jit=never"])),
+            s(&["tt", "eval", "[:x | x]", "-debug", "--jit=never"])
+        );
+        // A flag value that happens to be a subcommand name is not one.
+        assert_eq!(
+            normalize_args(s(&["tt", "-socket", "run", "-debug"])),
+            s(&["tt", "--socket", "run", "--debug"])
+        );
+        let cli = Cli::try_parse_from(normalize_args(s(&[
+            "tt", "run", "00", "--", "-debug", "-7",
+        ])))
+        .unwrap();
+        match cli.command {
+            Some(Command::Run { args, .. }) => assert_eq!(args, ["-debug", "-7"]),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -59,8 +59,12 @@ impl Engine {
             .plugin_dir
             .as_ref()
             .map(|p| p.to_string_lossy().into_owned());
-        tt_host::lifecycle::init(db.as_deref(), dir.as_deref())
-            .map_err(|e| EngineError::Init(e.to_string()))?;
+        tt_host::lifecycle::init_with(
+            db.as_deref(),
+            dir.as_deref(),
+            tt_host::lifecycle::PluginDirRule::MayBeMissing,
+        )
+        .map_err(|e| EngineError::Init(e.to_string()))?;
         let plugins = Arc::new(Plugins::new(cfg.plugin_dir.clone()));
         let engine = Engine {
             rt,
@@ -82,7 +86,26 @@ impl Engine {
                 .map(|p| p.display().to_string())
                 .unwrap_or_else(|| "none".into())
         ));
+        engine.plugin_dir_diagnostics();
         Ok(engine)
+    }
+
+    /// `--debug` lines about the plugin directory: missing (lazy loading finds nothing until it
+    /// is created), or holding `lib`-prefixed files that are never loaded (docs/daemon.md).
+    fn plugin_dir_diagnostics(&self) {
+        let Some(dir) = self.plugins.dir() else {
+            return;
+        };
+        if !dir.is_dir() {
+            self.debug(&format!(
+                "plugin directory {} does not exist (yet): no plugin is loaded until it does",
+                dir.display()
+            ));
+            return;
+        }
+        for w in tt_host::plugin::PluginDir::new(dir.to_path_buf()).misnamed_files() {
+            self.debug(&format!("warning: {w}"));
+        }
     }
 
     /// The runtime.

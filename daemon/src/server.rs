@@ -19,7 +19,7 @@
 
 use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -158,6 +158,107 @@ pub fn bind(socket: &Path, mode: u32) -> Result<UnixListener, ServerError> {
     std::fs::set_permissions(socket, std::fs::Permissions::from_mode(mode & 0o7777))
         .map_err(io_err(format!("chmod {}", socket.display())))?;
     Ok(listener)
+}
+
+// ----- owning the socket path and checking peers (docs/daemon.md "Orphans", "Peers") -------------
+
+/// How often the main thread checks that the socket path is still this daemon's.
+const OWNERSHIP_CHECK: Duration = Duration::from_secs(1);
+
+/// Device and inode of the file at `path` (not following a symlink), if one is there.
+fn file_identity(path: &Path) -> io::Result<(u64, u64)> {
+    std::fs::symlink_metadata(path).map(|m| (m.dev(), m.ino()))
+}
+
+/// Why this daemon no longer owns its socket path (the file it bound, identified by device and
+/// inode, was removed or replaced), or `None` while it does. Other failures to look (e.g. a
+/// transient permission error) count as still owned.
+fn lost_socket(path: &Path, bound: (u64, u64)) -> Option<&'static str> {
+    match file_identity(path) {
+        Ok(id) if id == bound => None,
+        Ok(_) => Some("socket file replaced"),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Some("socket file removed"),
+        Err(_) => None,
+    }
+}
+
+/// On stop: removes the socket file only if it is still the one this daemon bound, and the pid
+/// file only if it still holds this daemon's pid (a daemon that took the path over keeps both).
+fn remove_own_files(socket: &Path, bound: (u64, u64), pid_file: &Path) {
+    if file_identity(socket).is_ok_and(|id| id == bound) {
+        let _ = std::fs::remove_file(socket);
+    }
+    let ours =
+        std::fs::read_to_string(pid_file).is_ok_and(|t| t.trim() == std::process::id().to_string());
+    if ours {
+        let _ = std::fs::remove_file(pid_file);
+    }
+}
+
+/// The uid of the process at the other end of a connection (`SO_PEERCRED`; `getpeereid` on
+/// the BSDs and macOS).
+pub fn peer_uid(stream: &UnixStream) -> io::Result<u32> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        // SAFETY: `ucred` is plain data; all-zero is a valid value.
+        let mut cred: libc::ucred = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+        // SAFETY: `cred` and `len` are valid out-pointers of the sizes given; the descriptor
+        // belongs to `stream` for the duration of the call.
+        let r = unsafe {
+            libc::getsockopt(
+                stream.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_PEERCRED,
+                (&mut cred as *mut libc::ucred).cast(),
+                &mut len,
+            )
+        };
+        if r != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(cred.uid)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let (mut uid, mut gid) = (0, 0);
+        // SAFETY: valid out-pointers; the descriptor belongs to `stream`.
+        let r = unsafe { libc::getpeereid(stream.as_raw_fd(), &mut uid, &mut gid) };
+        if r != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(uid)
+    }
+}
+
+/// True when a peer with `peer` uid may use a daemon running as `own`: the same uid, or root
+/// (which can act as any user anyway). See docs/daemon.md "Peers".
+pub fn peer_allowed(peer: u32, own: u32) -> bool {
+    peer == own || peer == 0
+}
+
+/// The effective uid of this process.
+fn own_uid() -> u32 {
+    // SAFETY: `geteuid` has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// Checks the peer of a fresh connection; logs (under `--debug`) and refuses strangers.
+fn accept_peer(engine: &Engine, stream: &UnixStream) -> bool {
+    match peer_uid(stream) {
+        Ok(uid) if peer_allowed(uid, own_uid()) => true,
+        Ok(uid) => {
+            engine.debug(&format!(
+                "refused a connection from uid {uid} (this daemon serves uid {} only)",
+                own_uid()
+            ));
+            false
+        }
+        Err(e) => {
+            engine.debug(&format!("refused a connection: peer credentials: {e}"));
+            false
+        }
+    }
 }
 
 // ----- the execution gate ------------------------------------------------------------------------
@@ -343,7 +444,11 @@ fn worker(shared: Arc<Shared>) {
             return;
         }
         let stream = match accepted {
-            Ok((s, _)) => s,
+            Ok((s, _)) if accept_peer(&shared.engine, &s) => s,
+            Ok(_) => {
+                shared.idle.fetch_add(1, Ordering::AcqRel);
+                continue;
+            }
             Err(e) => {
                 if e.raw_os_error() == Some(libc::EMFILE) || e.raw_os_error() == Some(libc::ENFILE)
                 {
@@ -386,6 +491,16 @@ pub fn run(engine: Engine, cfg: &ServerConfig) -> Result<(), ServerError> {
             return Err(e);
         }
     };
+    let bound = match file_identity(&cfg.socket) {
+        Ok(id) => id,
+        Err(e) => {
+            let _ = std::fs::remove_file(&pid_file);
+            return Err(ServerError::Io {
+                what: format!("stat {}", cfg.socket.display()),
+                err: e,
+            });
+        }
+    };
     engine.debug(&format!(
         "listening on {} (pid {})",
         cfg.socket.display(),
@@ -404,21 +519,29 @@ pub fn run(engine: Engine, cfg: &ServerConfig) -> Result<(), ServerError> {
         spawn_worker(&shared);
     }
 
-    let why = wait_for_stop(&shared, &sig_read, cfg.idle_timeout);
+    let why = wait_for_stop(&shared, &sig_read, cfg.idle_timeout, (&cfg.socket, bound));
     shared.engine.debug(&format!("stopping ({why})"));
     shared.stopping.store(true, Ordering::Release);
     // SAFETY: shutting down our own listening socket; wakes every worker blocked in accept.
     unsafe { libc::shutdown(shared.listener.as_raw_fd(), libc::SHUT_RDWR) };
     shared.gate.close();
-    let _ = std::fs::remove_file(&cfg.socket);
-    let _ = std::fs::remove_file(&pid_file);
+    remove_own_files(&cfg.socket, bound, &pid_file);
     shared.engine.close();
     Ok(())
 }
 
-/// Blocks until a stop signal arrives or the idle timeout expires.
-fn wait_for_stop(shared: &Shared, sig: &UnixStream, idle: Option<Duration>) -> &'static str {
+/// Blocks until a stop signal arrives, the idle timeout expires, or the socket path is no
+/// longer this daemon's (checked about once a second; docs/daemon.md "Orphans").
+fn wait_for_stop(
+    shared: &Shared,
+    sig: &UnixStream,
+    idle: Option<Duration>,
+    owned: (&Path, (u64, u64)),
+) -> &'static str {
     loop {
+        if let Some(why) = lost_socket(owned.0, owned.1) {
+            return why;
+        }
         let timeout_ms: i32 = match idle {
             None => -1,
             Some(idle) => {
@@ -434,6 +557,12 @@ fn wait_for_stop(shared: &Shared, sig: &UnixStream, idle: Option<Duration>) -> &
             fd: sig.as_raw_fd(),
             events: libc::POLLIN,
             revents: 0,
+        };
+        let check_ms = OWNERSHIP_CHECK.as_millis() as i32;
+        let timeout_ms = if timeout_ms < 0 {
+            check_ms
+        } else {
+            timeout_ms.min(check_ms)
         };
         // SAFETY: `pfd` is a valid pollfd array of length 1 for the duration of the call.
         let n = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
@@ -463,6 +592,42 @@ mod tests {
         assert_eq!(order.lock().len(), 8);
         gate.close();
         assert!(gate.run(|| ()).is_none());
+    }
+
+    #[test]
+    fn the_peer_uid_is_our_own_over_a_socket_pair_and_strangers_are_refused() {
+        let (a, _b) = UnixStream::pair().unwrap();
+        assert_eq!(peer_uid(&a).unwrap(), own_uid());
+        assert!(peer_allowed(1000, 1000) && peer_allowed(0, 1000) && peer_allowed(0, 0));
+        assert!(!peer_allowed(1001, 1000) && !peer_allowed(1000, 0));
+    }
+
+    #[test]
+    fn a_lost_socket_path_is_noticed_and_only_own_files_are_removed() {
+        let dir = std::env::temp_dir().join(format!("tt-own-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let sock = dir.join("tt.sock");
+        let _ = std::fs::remove_file(&sock);
+        let l = UnixListener::bind(&sock).unwrap();
+        let bound = file_identity(&sock).unwrap();
+        assert_eq!(lost_socket(&sock, bound), None);
+        // Replaced by another socket: noticed; neither the new socket nor a pid file holding
+        // another pid is removed.
+        std::fs::remove_file(&sock).unwrap();
+        let other = UnixListener::bind(&sock).unwrap();
+        assert_eq!(lost_socket(&sock, bound), Some("socket file replaced"));
+        let pid = dir.join("tt.sock.pid");
+        std::fs::write(&pid, "1").unwrap();
+        remove_own_files(&sock, bound, &pid);
+        assert!(sock.exists() && pid.exists());
+        // Our own files are removed.
+        let ours = file_identity(&sock).unwrap();
+        std::fs::write(&pid, std::process::id().to_string()).unwrap();
+        remove_own_files(&sock, ours, &pid);
+        assert!(!sock.exists() && !pid.exists());
+        assert_eq!(lost_socket(&sock, bound), Some("socket file removed"));
+        drop((l, other));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -87,8 +87,10 @@ pub fn load(rt: &Runtime, files: &[PathBuf], eval_src: Option<&str>) -> Result<S
         let text = if f.as_path() == Path::new("-") {
             read_stdin("class file")?
         } else {
-            std::fs::read_to_string(f)
-                .map_err(|e| CliError::Input(format!("{}: {e}", f.display())))?
+            std::fs::read_to_string(f).map_err(|e| CliError::BadArgument {
+                arg: f.display().to_string(),
+                reason: e.to_string(),
+            })?
         };
         let name = if f.as_path() == Path::new("-") {
             "<stdin>".to_string()

@@ -2,9 +2,22 @@
  * docs/spec/c-abi.md §4 rule 6: before TT_Init only TT_RegisterClass, TT_Intern, TT_Make*, TT_ValueAsString,
  * TT_ValueAsInt, TT_ValueToJSON, TT_ReleaseValue, TT_Free, TT_GetLastError and TT_SetSessionID
  * work; every other function fails with "runtime not initialized". Also: TT_Close before init is
- * a no-op, TT_Init is idempotent, and after TT_Close the gate closes again until the next TT_Init.
+ * a no-op, TT_Init again with the same arguments is harmless (other ones fail), and after TT_Close the gate closes again until the next TT_Init.
  */
 #include "tt_test.h"
+
+/* The last error contains `needle`. */
+#define CHECK_ERR_HAS(needle)                                                         \
+    do {                                                                              \
+        char* tt_s_ = TT_GetLastError();                                              \
+        tt_checks++;                                                                  \
+        if (!tt_s_ || !strstr(tt_s_, (needle))) {                                     \
+            tt_failures++;                                                            \
+            fprintf(stderr, "FAIL %s:%d: last error \"%s\" lacks \"%s\"\n", __FILE__, \
+                    __LINE__, tt_s_ ? tt_s_ : "(null)", (needle));                    \
+        }                                                                             \
+        free(tt_s_);                                                                  \
+    } while (0)
 
 #define NI "runtime not initialized"
 
@@ -119,7 +132,15 @@ int main(void) {
 
     /* ---- TT_Init opens the gate; the class registered before it is there ---- */
     CHECK(TT_Init((char*)db, NULL) == 0);
-    CHECK(TT_Init("/nonexistent/ignored.db", NULL) == 0); /* already initialized: ignored */
+    /* already initialized: the same database again (or NULL) is harmless, another one fails
+       (issue #18: it used to be ignored silently) */
+    CHECK(TT_Init((char*)db, NULL) == 0);
+    CHECK(TT_Init(NULL, NULL) == 0);
+    CHECK(TT_Init("/nonexistent/other.db", NULL) == -1);
+    CHECK_ERR_HAS("already initialized with database");
+    /* a plugin directory that does not exist fails instead of loading nothing */
+    CHECK(TT_Init((char*)db, "/nonexistent/plugins") == -1);
+    CHECK_ERR_HAS("already initialized with plugin directory");
     id = TT_New("Early");
     CHECK(id && strncmp(id, "early_", 6) == 0);
     CHECK_VTEXT(TT_Send(id, "hello", NULL, 0), TT_TYPE_STRING, "hello");
@@ -127,6 +148,10 @@ int main(void) {
 
     /* ---- TT_Close closes it again; classes stay; TT_Init works again ---- */
     TT_Close();
+    CHECK(TT_New("Early") == NULL);
+    CHECK_ERR(NI);
+    CHECK(TT_Init((char*)db, "/nonexistent/plugins") == -1);
+    CHECK_ERR_HAS("plugin directory /nonexistent/plugins does not exist");
     CHECK(TT_New("Early") == NULL);
     CHECK_ERR(NI);
     CHECK(TT_Init((char*)db, NULL) == 0);

@@ -97,6 +97,15 @@ pub enum PluginError {
         /// The non-zero result.
         code: c_int,
     },
+    /// The file, or a directory it is reached through, could be written by another user
+    /// (docs/spec/c-abi.md §8.1); nothing was loaded.
+    #[error("plugin {path}: refusing to load: {reason}")]
+    Insecure {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
     /// The file is being loaded by this very thread (a constructor or `TT_PluginInit`
     /// triggered loading its own file again).
     #[error("plugin {path}: recursive load")]
@@ -280,8 +289,67 @@ fn unregister(classes: &[String]) {
     }
 }
 
+/// Why `md` (of `what`) may not be trusted: writable by group or others, or owned by a uid
+/// other than `own` and root. `None` when it is fine.
+fn untrusted(what: &Path, md: &std::fs::Metadata, own: u32) -> Option<String> {
+    let shown = what.display();
+    if md.mode() & 0o022 != 0 {
+        return Some(format!(
+            "{shown} is writable by group or others (mode {:04o}); fix: chmod go-w {shown}",
+            md.mode() & 0o7777
+        ));
+    }
+    if md.uid() != own && md.uid() != 0 {
+        return Some(format!(
+            "{shown} is owned by uid {}, not by uid {own} or root; fix: chown {own} {shown} (or move the plugin)",
+            md.uid()
+        ));
+    }
+    None
+}
+
+/// Refuses a plugin file that another user could have written or replaced (docs/spec/c-abi.md
+/// §8.1, like ssh with keys): the file (symlinks followed), the directory holding it, and the
+/// directory named in `path` if that differs, must each be owned by this process's effective
+/// uid or by root and not be writable by group or others. Root gets no exemption: the rule is
+/// on mode bits and owners, so it holds for a root process too.
+pub fn check_trusted(path: &Path) -> Result<(), PluginError> {
+    let insecure = |reason: String| PluginError::Insecure {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let open = |e: std::io::Error| PluginError::Open {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    // SAFETY: `geteuid` has no preconditions and cannot fail.
+    let own = unsafe { libc::geteuid() };
+    let real = std::fs::canonicalize(path).map_err(open)?;
+    let mut checked: Vec<PathBuf> = Vec::new();
+    let given_dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let candidates = [
+        Some(real.clone()),
+        real.parent().map(Path::to_path_buf),
+        std::fs::canonicalize(given_dir).ok(),
+    ];
+    for p in candidates.into_iter().flatten() {
+        if checked.contains(&p) {
+            continue;
+        }
+        let md = std::fs::metadata(&p).map_err(open)?;
+        if let Some(reason) = untrusted(&p, &md, own) {
+            return Err(insecure(reason));
+        }
+        checked.push(p);
+    }
+    Ok(())
+}
+
 /// Loads a plugin file (see the module docs). Loading the same file again returns the first
-/// report with `already_loaded` set.
+/// report with `already_loaded` set. A file that fails [`check_trusted`] is not opened.
 pub fn load_plugin(path: impl AsRef<Path>) -> Result<PluginReport, PluginError> {
     let path = path.as_ref();
     let open_err = |reason: String| PluginError::Open {
@@ -289,6 +357,7 @@ pub fn load_plugin(path: impl AsRef<Path>) -> Result<PluginReport, PluginError> 
         reason,
     };
     let key = file_key(path).map_err(|e| open_err(e.to_string()))?;
+    check_trusted(path)?;
     let me = std::thread::current().id();
     {
         let mut g = PLUGINS.lock();
@@ -444,6 +513,37 @@ impl PluginDir {
             .join(format!("{}.{PLUGIN_EXT}", class.replace("::", "__")))
     }
 
+    /// Files of the directory that lazy loading never finds because of a `lib` prefix: one
+    /// line per `lib<Name>.so` with no `<Name>.so` (first letter upper-cased) beside it, naming
+    /// the file expected. Shared libraries a plugin depends on may legitimately live there, so
+    /// this is a diagnostic, not an error.
+    pub fn misnamed_files(&self) -> Vec<String> {
+        let Ok(rd) = std::fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        let mut out: Vec<String> = rd
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let name = e.file_name().to_str()?.to_owned();
+                let stem = name.strip_prefix("lib")?.strip_suffix(&format!(".{PLUGIN_EXT}"))?;
+                let mut chars = stem.chars();
+                let first = chars.next()?;
+                let class = format!("{}{}", first.to_uppercase(), chars.as_str());
+                let expected = self.path_for(&class.replace("__", "::"));
+                let exists = expected.exists() || self.dir.join(format!("{stem}.{PLUGIN_EXT}")).exists();
+                (!exists).then(|| {
+                    format!(
+                        "plugin directory {}: {name} is never loaded (plugin files are named after their class, without a lib prefix): the plugin of class {class} must be named {}",
+                        self.dir.display(),
+                        expected.display()
+                    )
+                })
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
     /// Loads the file of `class` if it exists; true when `class` is registered afterwards.
     pub fn load_class(&self, class: &str) -> bool {
         if class.is_empty() || class.contains('/') {
@@ -502,6 +602,87 @@ mod tests {
         );
         // Not remembered: a second attempt tries again and fails the same way.
         assert!(matches!(load_plugin(&f), Err(PluginError::Open { .. })));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[cfg(test)]
+mod trust_tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn scratch(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("tt-trust-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        dir
+    }
+
+    fn chmod(p: &Path, mode: u32) {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    /// The check is on mode bits, so it holds when the tests run as root (CI).
+    #[test]
+    fn a_group_or_world_writable_plugin_file_is_refused_with_the_fix() {
+        let dir = scratch("file");
+        let f = dir.join("Bogus.so");
+        std::fs::write(&f, b"not an ELF file").unwrap();
+        for mode in [0o664, 0o646, 0o666] {
+            chmod(&f, mode);
+            let e = load_plugin(&f).unwrap_err();
+            let msg = e.to_string();
+            assert!(matches!(e, PluginError::Insecure { .. }), "{msg}");
+            assert!(
+                msg.contains("refusing to load")
+                    && msg.contains("writable by group or others")
+                    && msg.contains(&format!("chmod go-w {}", f.display())),
+                "{msg}"
+            );
+        }
+        // Fixed as the message says: the check passes (the file then fails as not an ELF file).
+        chmod(&f, 0o644);
+        assert!(check_trusted(&f).is_ok());
+        assert!(matches!(load_plugin(&f), Err(PluginError::Open { .. })));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_plugin_in_a_world_writable_directory_is_refused() {
+        let dir = scratch("dir");
+        let f = dir.join("Bogus.so");
+        std::fs::write(&f, b"x").unwrap();
+        chmod(&f, 0o644);
+        chmod(&dir, 0o777);
+        let msg = load_plugin(&f).unwrap_err().to_string();
+        let real_dir = std::fs::canonicalize(&dir).unwrap();
+        assert!(
+            msg.contains(&format!("chmod go-w {}", real_dir.display())),
+            "{msg}"
+        );
+        // The lazy loader refuses too (and reports through the hook, like any failed load).
+        assert!(!PluginDir::new(dir.clone()).load_class("Bogus"));
+        chmod(&dir, 0o755);
+        assert!(check_trusted(&f).is_ok());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_lib_prefixed_plugin_is_reported_with_the_expected_name() {
+        let dir = scratch("lib");
+        std::fs::write(dir.join("libacc.so"), b"x").unwrap();
+        // A dependency beside the plugin it belongs to is not reported.
+        std::fs::write(dir.join("libdep.so"), b"x").unwrap();
+        std::fs::write(dir.join("Dep.so"), b"x").unwrap();
+        let lines = PluginDir::new(dir.clone()).misnamed_files();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        let expected = dir.join(format!("Acc.{PLUGIN_EXT}"));
+        assert!(
+            lines[0].contains(&format!("libacc.{PLUGIN_EXT}"))
+                && lines[0].contains(&format!("must be named {}", expected.display())),
+            "{lines:?}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

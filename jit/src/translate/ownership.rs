@@ -137,16 +137,11 @@ impl Tx<'_, '_> {
 
     // ----- the interrupt poll (docs/limits.md) ---------------------------------------------
 
-    /// Loads the interrupt word `tt_vm::limits::ATTENTION` from its fixed address (an
-    /// immediate; 0 in display IR so that the text stays stable). Not read-only: it changes
-    /// under the loop, so the load stays inside it.
+    /// Loads the interrupt word `tt_vm::limits::ATTENTION` from its fixed address (made once
+    /// in the entry block). Not read-only: it changes under the loop, so the load stays inside
+    /// it.
     pub(super) fn attention(&mut self) -> ir::Value {
-        let addr = if self.display {
-            0
-        } else {
-            tt_vm::limits::attention_addr() as u64
-        };
-        let addr = self.iconst(addr);
+        let addr = self.attention_addr;
         self.b
             .ins()
             .load(ir::types::I32, MemFlagsData::trusted(), addr, 0)

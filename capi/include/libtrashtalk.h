@@ -34,6 +34,7 @@ extern "C" {
 typedef struct TTInstance TTInstance; /* opaque handle, owned by the runtime */
 typedef struct TTBlock TTBlock;       /* opaque handle, owned by the runtime */
 typedef struct TTArray TTArray;       /* opaque, reserved (never produced) */
+typedef struct TT_Thread TT_Thread;   /* opaque handle on a thread (TT_CurrentThread) */
 
 typedef enum {
     TT_TYPE_NIL = 0,
@@ -222,6 +223,15 @@ char* TT_Superclass(const char* className);        /* name, or "" for a root cla
 char* TT_ClassOf(const char* receiver);            /* class of an instance id or block id */
 int TT_RespondsTo(const char* receiver, const char* selector); /* 1 yes, 0 no, -1 error */
 char* TT_Stats(void);                              /* JSON snapshot of runtime counters */
+
+/* Limits of calls (docs/spec/c-abi.md §12): stopping runaway code. All work before TT_Init. A
+ * stopped call fails like any call (NULL / -1 / TT_TYPE_ERROR) with the last error "interrupted",
+ * "deadline exceeded" or "memory limit exceeded". */
+TT_Thread* TT_CurrentThread(void);     /* handle on the calling thread; TT_ReleaseThread it */
+void TT_ReleaseThread(TT_Thread* thread); /* NULL is allowed */
+int TT_Interrupt(TT_Thread* thread);   /* from any thread: its running (or next) call stops; 0 / -1 */
+int TT_SetDeadline(long long ms);      /* this thread's calls stop ms from now; <= 0 clears; 0 */
+int TT_SetMemoryLimit(long long bytes); /* this thread's values may take bytes from now; <= 0 removes; 0 */
 
 /* Exported by a plugin (not by the library), optional: called once after dlopen. 0 = success. */
 int TT_PluginInit(void);

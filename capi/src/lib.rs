@@ -7,7 +7,7 @@
 //!
 //! | module | exports |
 //! |---|---|
-//! | [`lifecycle`] | `TT_Init`, `TT_Close`, `TT_SetSessionID`, the gate `require_init` and the host hooks |
+//! | [`lifecycle`] | `TT_Init`, `TT_Close`, `TT_SetSessionID`, the gate `require_init` and the host hooks; `TT_CurrentThread`, `TT_ReleaseThread`, `TT_Interrupt`, `TT_SetDeadline`, `TT_SetMemoryLimit` |
 //! | [`classes`] | `TT_RegisterClass` (C methods wrapped as runtime methods) |
 //! | [`instances`] | `TT_New`, `TT_Lookup`, ivars by name and index, `TT_GetIvar`/`TT_SetIvar`, ids, `TT_MakeInstance`, `TT_Release` |
 //! | [`sends`] | `TT_Send`, `TT_SendDirect`, `TT_SendSel`, `TT_Intern` |

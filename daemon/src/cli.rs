@@ -12,9 +12,15 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 use tt_vm::{Runtime, Value};
 
-use crate::engine::{Engine, EngineConfig};
+use crate::engine::{Engine, EngineConfig, RequestLimits};
 use crate::trace::LogSink;
 use crate::{manage, server, stdio, tools};
+
+/// Default `--request-timeout` in seconds: a little above the Bash client's 5 s timeout, so a
+/// request the client gave up on does not keep running (docs/limits.md).
+pub const DEFAULT_REQUEST_TIMEOUT: f64 = 6.0;
+/// Default `--request-memory` in megabytes (docs/limits.md).
+pub const DEFAULT_REQUEST_MEMORY_MB: u64 = 512;
 
 /// Default socket of `--kill` / `--status` / `--restart` without `--socket`.
 pub const DEFAULT_SOCKET: &str = "/tmp/tt.sock";
@@ -77,6 +83,12 @@ pub struct DaemonFlags {
     /// Append per-stage timings to FILE (or `stderr`).
     #[arg(long, value_name = "FILE|stderr")]
     pub profile: Option<String>,
+    /// Stop a request that runs longer than SECS seconds with an error (0 = never; docs/limits.md).
+    #[arg(long = "request-timeout", value_name = "SECS", default_value_t = DEFAULT_REQUEST_TIMEOUT, value_parser = parse_secs)]
+    pub request_timeout: f64,
+    /// Stop a request whose values allocate more than MB megabytes with an error (0 = no cap).
+    #[arg(long = "request-memory", value_name = "MB", default_value_t = DEFAULT_REQUEST_MEMORY_MB)]
+    pub request_memory: u64,
 }
 
 fn parse_mode(s: &str) -> Result<u32, String> {
@@ -107,6 +119,9 @@ enum Command {
         /// Arguments (strings; `-7` is an argument, not a flag; `-- -x` passes `-x`).
         #[arg(allow_negative_numbers = true)]
         args: Vec<String>,
+        /// Stop with an error after SECS seconds (docs/limits.md).
+        #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+        timeout: Option<f64>,
     },
     /// Print the disassembly of a TTBC chunk (hex, or @file).
     Disasm {
@@ -130,6 +145,9 @@ enum Command {
         /// Tier policy for this run.
         #[arg(long, value_enum, default_value = "auto")]
         jit: JitPolicy,
+        /// Stop with an error after SECS seconds (docs/limits.md).
+        #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+        timeout: Option<f64>,
     },
     /// Load `.trash` class files; report each method as native or fallback (with the reason).
     Load {
@@ -139,6 +157,9 @@ enum Command {
         /// Block source to evaluate after loading (`@path`: from a file, `-`: from stdin).
         #[arg(short = 'e', value_name = "BLOCK SOURCE", allow_hyphen_values = true)]
         eval: Option<String>,
+        /// Stop with an error after SECS seconds (docs/limits.md).
+        #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+        timeout: Option<f64>,
     },
     /// Print runtime statistics as JSON.
     Stats,
@@ -360,6 +381,23 @@ fn open_sink(target: Option<&str>, what: &str) -> Result<LogSink, CliError> {
     })
 }
 
+/// A number of seconds `>= 0` (`--request-timeout`, `--timeout`).
+pub fn parse_secs(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(t) if (0.0..1e9).contains(&t) => Ok(t),
+        _ => Err(format!("{s} is not a number of seconds >= 0")),
+    }
+}
+
+/// `--request-timeout` / `--request-memory` as [`RequestLimits`] (0 = unbounded).
+fn request_limits(flags: &DaemonFlags) -> Result<RequestLimits, CliError> {
+    let t = flags.request_timeout;
+    Ok(RequestLimits {
+        timeout: (t > 0.0).then(|| Duration::from_secs_f64(t)),
+        memory: (flags.request_memory > 0).then(|| flags.request_memory.saturating_mul(1 << 20)),
+    })
+}
+
 /// The daemon path: management commands, or initialize and serve.
 fn daemon(flags: DaemonFlags) -> Result<Option<String>, CliError> {
     let socket = flags
@@ -399,6 +437,7 @@ fn daemon(flags: DaemonFlags) -> Result<Option<String>, CliError> {
         debug: flags.debug,
         trace: open_sink(flags.trace.as_deref(), "trace")?,
         profile: open_sink(flags.profile.as_deref(), "profile")?,
+        limits: request_limits(&flags)?,
     };
     let engine = Engine::start(cfg)?;
     match flags.socket {
@@ -470,13 +509,30 @@ pub fn main() -> i32 {
         Err(e) => return usage_error(e),
     };
     let rt = Runtime::global();
+    // `--timeout SECS` of run / eval / load: the deadline of this thread (docs/limits.md).
+    let timeout = match &cli.command {
+        Some(Command::Run { timeout, .. })
+        | Some(Command::Eval { timeout, .. })
+        | Some(Command::Load { timeout, .. }) => timeout.filter(|t| *t > 0.0),
+        _ => None,
+    };
+    let _limits = timeout.map(|t| {
+        tt_vm::limits::Scope::new(
+            Some(std::time::Instant::now() + Duration::from_secs_f64(t)),
+            None,
+        )
+    });
     let result = match cli.command {
-        Some(Command::Run { chunk, args }) => run(&chunk, &args).map(Some),
+        Some(Command::Run { chunk, args, .. }) => run(&chunk, &args).map(Some),
         Some(Command::Disasm { chunk }) => disasm(&chunk).map(Some),
         Some(Command::Demo) => demo().map(Some),
         Some(Command::Compile { source }) => tools::compile(&source).map(Some),
-        Some(Command::Eval { source, args, jit }) => tools::eval(rt, &source, &args, jit).map(Some),
-        Some(Command::Load { files, eval }) => tools::load(rt, &files, eval.as_deref()).map(Some),
+        Some(Command::Eval {
+            source, args, jit, ..
+        }) => tools::eval(rt, &source, &args, jit).map(Some),
+        Some(Command::Load { files, eval, .. }) => {
+            tools::load(rt, &files, eval.as_deref()).map(Some)
+        }
         Some(Command::Stats) => Ok(Some(tools::stats(rt))),
         None => daemon(cli.daemon),
     };

@@ -23,6 +23,17 @@ pub struct EngineConfig {
     pub trace: LogSink,
     /// `--profile` sink.
     pub profile: LogSink,
+    /// The limits of each request (`--request-timeout`, `--request-memory`; docs/limits.md).
+    pub limits: RequestLimits,
+}
+
+/// What one request may use before it is stopped (docs/limits.md). `None` = unbounded.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RequestLimits {
+    /// Wall time from the start of its execution (`--request-timeout SECS`).
+    pub timeout: Option<std::time::Duration>,
+    /// Bytes its runtime values may allocate (`--request-memory MB`).
+    pub memory: Option<u64>,
 }
 
 /// Initialization failures (`tt: <message>`, exit 1).
@@ -145,6 +156,11 @@ impl Engine {
             *cur = Some(sid.to_owned());
             tt_host::store::set_session(Some(sid));
         }
+    }
+
+    /// The limits of each request.
+    pub fn request_limits(&self) -> RequestLimits {
+        self.cfg.limits
     }
 
     /// Saves every resident instance modified since it was loaded or saved, except `except`

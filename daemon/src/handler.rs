@@ -20,6 +20,9 @@ use crate::typing::{StateDoc, json_to_value, state_fingerprint, value_to_json};
 /// plugin's Rust code is caught and answered as `internal error: <message>`.
 pub fn execute(engine: &Engine, req: &Request) -> Response {
     let start = Instant::now();
+    // The request's deadline and memory budget (docs/limits.md), withdrawn when it ends.
+    let limits = engine.request_limits();
+    let _limits = tt_vm::limits::Scope::new(limits.timeout.map(|t| start + t), limits.memory);
     let resp =
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| execute_inner(engine, req)))
         {
@@ -316,7 +319,16 @@ fn error_response(e: &tt_vm::Error) -> Response {
 }
 
 /// §8.2 step 5: saves what the request created or modified before the response is written.
+/// A request stopped by its limits (deadline, memory budget, shutdown; docs/limits.md) saves
+/// nothing and answers the limit's error. One whose code ran to its end before a deadline or
+/// shutdown noticed keeps its answer; a spent memory budget always fails the request (values
+/// past the budget were not made).
 fn persist(engine: &Engine, except: Option<&str>, resp: Response) -> Response {
+    if let Err(e) = tt_vm::limits::poll()
+        && (resp.exit_code != EXIT_OK || e.kind() == ErrorKind::MemoryLimit)
+    {
+        return limit_response(engine, &e);
+    }
     match engine.persist_dirty(except) {
         Ok(()) => resp,
         Err(e) if resp.exit_code == EXIT_OK => Response::error(e.message()),
@@ -325,6 +337,30 @@ fn persist(engine: &Engine, except: Option<&str>, resp: Response) -> Response {
             resp
         }
     }
+}
+
+/// The error of a request stopped by its limits, naming the limit.
+fn limit_response(engine: &Engine, e: &tt_vm::Error) -> Response {
+    let limits = engine.request_limits();
+    let msg = match (e.kind(), limits.timeout, limits.memory) {
+        (ErrorKind::DeadlineExceeded, Some(t), _) => format!(
+            "{}: the request ran longer than {}s (--request-timeout); nothing was saved",
+            e.message(),
+            t.as_secs_f64()
+        ),
+        (ErrorKind::MemoryLimit, _, Some(m)) => format!(
+            "{}: the request allocated more than {} MB (--request-memory); nothing was saved",
+            e.message(),
+            m >> 20
+        ),
+        (ErrorKind::Interrupted, _, _) => format!(
+            "{}: the daemon is stopping; nothing of the request was saved",
+            e.message()
+        ),
+        _ => format!("{}; nothing was saved", e.message()),
+    };
+    engine.debug(&msg);
+    Response::error(msg)
 }
 
 /// Calls a JSON-dispatch plugin and maps its reply (§8.2 step 3).

@@ -14,7 +14,8 @@
 //! request is accepted, read, executed and answered by one thread with no hand-off.
 //!
 //! The main thread waits for SIGTERM/SIGINT (through a self-pipe) or the idle timeout, then stops
-//! accepting, closes the gate (the request being executed finishes, queued ones are dropped),
+//! accepting, interrupts the request being executed (`tt_vm::limits::interrupt_all`: it stops at
+//! its next poll and saves nothing), closes the gate (queued requests are dropped),
 //! removes the socket and the pid file and closes the runtime.
 
 use std::io::{self, Read, Write};
@@ -522,6 +523,9 @@ pub fn run(engine: Engine, cfg: &ServerConfig) -> Result<(), ServerError> {
     let why = wait_for_stop(&shared, &sig_read, cfg.idle_timeout, (&cfg.socket, bound));
     shared.engine.debug(&format!("stopping ({why})"));
     shared.stopping.store(true, Ordering::Release);
+    // The running request stops at its next poll with `interrupted` and saves nothing
+    // (docs/limits.md); the queued ones are dropped by the closed gate.
+    tt_vm::limits::interrupt_all();
     // SAFETY: shutting down our own listening socket; wakes every worker blocked in accept.
     unsafe { libc::shutdown(shared.listener.as_raw_fd(), libc::SHUT_RDWR) };
     shared.gate.close();

@@ -60,11 +60,14 @@ pub(crate) enum Helper {
     /// `flush_hits(site)`: reports a send site's hits to its registry (every
     /// [`tt_dispatch::stats::HIT_FLUSH`] hits counted inline by compiled code).
     FlushHits,
+    /// `poll(ctx) -> 0 | UNWIND`: the out-of-line half of the interrupt poll at loop
+    /// back-edges (docs/limits.md), called only when `tt_vm::limits::ATTENTION` is raised.
+    Poll,
 }
 
 impl Helper {
     /// All helpers, in declaration order.
-    pub(crate) const ALL: [Helper; 14] = [
+    pub(crate) const ALL: [Helper; 15] = [
         Helper::Retain,
         Helper::Release,
         Helper::Arith,
@@ -79,6 +82,7 @@ impl Helper {
         Helper::Resume,
         Helper::SendFound,
         Helper::FlushHits,
+        Helper::Poll,
     ];
 
     /// Symbol name.
@@ -98,13 +102,14 @@ impl Helper {
             Helper::Resume => "tt_jit_resume",
             Helper::FlushHits => "tt_jit_flush_hits",
             Helper::SendFound => "tt_jit_send_found",
+            Helper::Poll => "tt_jit_poll",
         }
     }
 
     /// Number of (64-bit integer or pointer) parameters.
     pub(crate) fn arity(self) -> usize {
         match self {
-            Helper::Retain | Helper::Release | Helper::FlushHits => 1,
+            Helper::Retain | Helper::Release | Helper::FlushHits | Helper::Poll => 1,
             Helper::Neg | Helper::Truthy | Helper::TextEmpty | Helper::Strlen | Helper::Resume => 2,
             Helper::Concat => 3,
             Helper::Arith | Helper::Compare | Helper::Op => 4,
@@ -138,6 +143,7 @@ impl Helper {
             Helper::Resume => resume::tt_jit_resume as *const u8,
             Helper::FlushHits => tt_jit_flush_hits as *const u8,
             Helper::SendFound => tt_jit_send_found as *const u8,
+            Helper::Poll => tt_jit_poll as *const u8,
         }
     }
 }
@@ -335,6 +341,15 @@ unsafe extern "C" fn tt_jit_op(
     // `JitCtx` created by `Run::exec_compiled` for this activation), and `n` owned operand bits
     // at `vals` that it does not use again.
     unsafe { (*ctx).exec_op(pc, vals, n) }
+}
+
+/// `poll(ctx) -> 0 | UNWIND`.
+///
+/// # Safety
+/// `ctx` is the live, exclusively used `JitCtx` the calling compiled code was entered with.
+unsafe extern "C" fn tt_jit_poll(ctx: *mut JitCtx<'_, '_, '_>) -> u64 {
+    // SAFETY: compiled code passes the `ctx` it was entered with (live, used by this call only).
+    unsafe { (*ctx).poll() }
 }
 
 /// `send(ctx, site, vals, n, recv_owned) -> v | UNWIND`.

@@ -45,6 +45,11 @@ SIG(TT_GetInstanceClass, char* (*)(TTInstance*));
 SIG(TT_MakeInstance, TTValue (*)(TTInstance*));
 SIG(TT_GetLastError, char* (*)(void));
 SIG(TT_SetSessionID, void (*)(const char*));
+SIG(TT_CurrentThread, TT_Thread* (*)(void));
+SIG(TT_ReleaseThread, void (*)(TT_Thread*));
+SIG(TT_Interrupt, int (*)(TT_Thread*));
+SIG(TT_SetDeadline, int (*)(long long));
+SIG(TT_SetMemoryLimit, int (*)(long long));
 /* §3.2 */
 SIG(TT_GetIvar, TTValue (*)(TTInstance*, int));
 SIG(TT_SetIvar, void (*)(TTInstance*, int, TTValue));
@@ -106,12 +111,13 @@ static void* const functions[] = {
     (void*)TT_SetSessionID, (void*)TT_GetIvar, (void*)TT_SetIvar, (void*)TT_Intern,
     (void*)TT_SendSel, (void*)TT_Release, (void*)TT_ReleaseValue, (void*)TT_Free, (void*)TT_Classes,
     (void*)TT_Methods, (void*)TT_IVars, (void*)TT_Superclass, (void*)TT_ClassOf, (void*)TT_RespondsTo,
-    (void*)TT_Stats, (void*)TT_Version, (void*)TT_VersionNumber,
+    (void*)TT_Stats, (void*)TT_Version, (void*)TT_VersionNumber, (void*)TT_CurrentThread,
+    (void*)TT_ReleaseThread, (void*)TT_Interrupt, (void*)TT_SetDeadline, (void*)TT_SetMemoryLimit,
 };
 
 int main(void) {
     for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) CHECK(functions[i] != NULL);
-    CHECK(sizeof functions / sizeof functions[0] == 49);
+    CHECK(sizeof functions / sizeof functions[0] == 54);
     /* the library is the version of the header */
     CHECK(strcmp(TT_Version(), TT_VERSION_STRING) == 0);
     CHECK(TT_VersionNumber() == TT_VERSION_NUMBER);

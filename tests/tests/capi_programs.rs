@@ -106,3 +106,8 @@ fn the_chunk_writer_reproduces_the_worked_example() {
         "545442430001000200000007300010000070F000010001210000010178000000"
     );
 }
+
+#[test]
+fn interrupt_deadline_and_memory_limit_stop_runaway_blocks_in_both_tiers() {
+    assert!(compile_and_run("capi_limits", &[]) > 15);
+}

@@ -59,6 +59,9 @@ impl Block {
         bound_self: Option<Value>,
         home: Option<Home>,
     ) -> Block {
+        // Counted against the thread's memory budget (`crate::limits`; past it the call stops
+        // at its next poll).
+        crate::limits::charge(std::mem::size_of::<Block>() + 16 + cells.len() * 16);
         Block {
             id: OnceLock::new(),
             code,

@@ -20,6 +20,12 @@ pub enum ErrorKind {
     Bridge,
     /// A bug or a caught panic.
     Internal,
+    /// The call was interrupted from another thread or by shutdown (docs/limits.md).
+    Interrupted,
+    /// The calling thread's deadline passed (docs/limits.md).
+    DeadlineExceeded,
+    /// The calling thread's memory budget is spent (docs/limits.md).
+    MemoryLimit,
 }
 
 /// A runtime error: kind + message (messages cross every boundary unchanged).
@@ -64,6 +70,15 @@ impl Error {
     /// The message.
     pub fn message(&self) -> &str {
         &self.0.message
+    }
+
+    /// True for the errors of [`crate::limits`] (interrupted, deadline exceeded, memory limit
+    /// exceeded): the call was stopped, not failed by its own code.
+    pub fn is_limit(&self) -> bool {
+        matches!(
+            self.0.kind,
+            ErrorKind::Interrupted | ErrorKind::DeadlineExceeded | ErrorKind::MemoryLimit
+        )
     }
 
     /// True for the not-found family.

@@ -11,6 +11,7 @@ pub mod block;
 pub mod bridge;
 pub mod error;
 pub mod interp;
+pub mod limits;
 pub mod method;
 pub mod object;
 pub mod pin;

@@ -491,6 +491,19 @@ impl Tx<'_, '_> {
         let blk = f.blocks[&start];
         self.switch(blk);
         let entry: Vec<ir::Value> = f.vars.iter().map(|v| self.b.use_var(*v)).collect();
+        if self.an.loop_head[start] {
+            // The interrupt poll (docs/limits.md): when the word is raised, leave to the generic
+            // code of this block, whose own poll at the loop head answers the error.
+            let w = self.attention();
+            let go = self.new_block();
+            let stop = self.new_block();
+            self.b.ins().brif(w, stop, &[], go, &[]);
+            self.b.set_cold_block(stop);
+            self.switch_sealed(stop);
+            let target = self.generic_at(f, start);
+            self.leave_fast(f, &entry, target);
+            self.switch_sealed(go);
+        }
         let mut bail: Option<Block> = None;
         let mut stack: Vec<ir::Value> = Vec::new();
         let slot = |f: &Fast<'_>, l: u8| {

@@ -37,6 +37,10 @@ impl Tx<'_, '_> {
             }
             self.st = vec![Src::Owned; depth];
             self.terminated = false;
+            if self.an.loop_head[pc] {
+                // Every back-edge reaches a loop head: the interrupt poll (docs/limits.md).
+                self.poll();
+            }
             pc = self.run(pc);
         }
         Ok(())

@@ -161,6 +161,14 @@ pub(crate) fn build(
         }
     }
     let mut facts = FxHashMap::default();
+    // The interrupt word's address (docs/limits.md), made once here so that loops keep it in a
+    // register: their polls are a load and a branch. 0 in display IR (stable text).
+    let attention_addr = if display {
+        0
+    } else {
+        tt_vm::limits::attention_addr() as i64
+    };
+    let attention_addr = b.ins().iconst(I64, attention_addr);
     let nil = b.ins().iconst(I64, NIL_BITS as i64);
     facts.insert(nil, Fact::Imm);
     let mut params = Vec::with_capacity(unit.param_count);
@@ -196,6 +204,7 @@ pub(crate) fn build(
         helpers,
         imported: FxHashMap::default(),
         ctx,
+        attention_addr,
         params,
         locals,
         stack,
@@ -239,6 +248,8 @@ struct Tx<'a, 'f> {
     helpers: &'a [HelperDecl],
     imported: FxHashMap<usize, FuncRef>,
     ctx: ir::Value,
+    /// The address of `tt_vm::limits::ATTENTION` (made in the entry block).
+    attention_addr: ir::Value,
     /// The params' values (loaded in the entry block; params never change).
     params: Vec<ir::Value>,
     locals: Vec<Variable>,

@@ -3,7 +3,7 @@
 //! owns (the shared cleanup chain, returns, unwinding after a helper).
 
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{self, Block, InstBuilder};
+use cranelift_codegen::ir::{self, Block, InstBuilder, MemFlagsData};
 use tt_vm::tier::UNWIND;
 
 use super::{HEAP_MIN, I64, Src, Tx};
@@ -132,6 +132,36 @@ impl Tx<'_, '_> {
         self.switch_sealed(fail);
         self.exit(r);
         self.terminated = false;
+        self.switch_sealed(cont);
+    }
+
+    // ----- the interrupt poll (docs/limits.md) ---------------------------------------------
+
+    /// Loads the interrupt word `tt_vm::limits::ATTENTION` from its fixed address (made once
+    /// in the entry block). Not read-only: it changes under the loop, so the load stays inside
+    /// it.
+    pub(super) fn attention(&mut self) -> ir::Value {
+        let addr = self.attention_addr;
+        self.b
+            .ins()
+            .load(ir::types::I32, MemFlagsData::trusted(), addr, 0)
+    }
+
+    /// The poll at a loop head of generic code: when the interrupt word is raised, the
+    /// [`Helper::Poll`] helper (out of line, in a cold block) answers whether to leave the
+    /// activation with the thread's limit error. The hot path is a load and a not-taken branch
+    /// that no loop value depends on.
+    pub(super) fn poll(&mut self) {
+        let w = self.attention();
+        let slow = self.new_block();
+        let cont = self.new_block();
+        self.b.ins().brif(w, slow, &[], cont, &[]);
+        self.b.set_cold_block(slow);
+        self.switch_sealed(slow);
+        let ctx = self.ctx;
+        let r = self.call(Helper::Poll, &[ctx]).expect("poll returns");
+        self.check_unwind(r);
+        self.b.ins().jump(cont, &[]);
         self.switch_sealed(cont);
     }
 

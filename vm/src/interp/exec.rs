@@ -356,6 +356,7 @@ impl<'rt> Run<'rt> {
         this: Option<&Value>,
         home: Option<Home>,
     ) -> Flow {
+        crate::limits::poll()?;
         let depth = self.depth + 1;
         if depth > self.rt.depth_limit() {
             return Err(self.depth_error());
@@ -484,6 +485,17 @@ impl<'rt> Run<'rt> {
         let locals = f.base + unit.param_count;
         let mut backedges: u32 = 0;
         let mut pc = 0usize;
+        // A jump; a backward one polls for interrupts, deadlines and memory limits
+        // (`crate::limits`): one load and a not-taken branch unless something is raised.
+        macro_rules! jump {
+            ($t:expr) => {
+                if take_jump(&mut pc, &mut backedges, $t)
+                    && let Err(e) = crate::limits::poll_slow()
+                {
+                    break Err(e.into());
+                }
+            };
+        }
         let result = loop {
             let i = &code[pc];
             pc += 1;
@@ -504,7 +516,7 @@ impl<'rt> Run<'rt> {
                     target,
                 } => {
                     if self.cmp_opnds(f, op, a, b) == jump_if {
-                        take_jump(&mut pc, &mut backedges, target);
+                        jump!(target);
                     }
                 }
                 X::Move { src, dst } => {
@@ -535,7 +547,7 @@ impl<'rt> Run<'rt> {
                     target,
                 } => {
                     if self.cmp_regs(f.base, ops::Cmp::Lt, a, b) == jump_if {
-                        take_jump(&mut pc, &mut backedges, target);
+                        jump!(target);
                     }
                 }
                 X::LeRRJump {
@@ -545,7 +557,7 @@ impl<'rt> Run<'rt> {
                     target,
                 } => {
                     if self.cmp_regs(f.base, ops::Cmp::Le, a, b) == jump_if {
-                        take_jump(&mut pc, &mut backedges, target);
+                        jump!(target);
                     }
                 }
                 X::IncJump {
@@ -576,7 +588,7 @@ impl<'rt> Run<'rt> {
                         }
                     };
                     if again {
-                        take_jump(&mut pc, &mut backedges, target);
+                        jump!(target);
                     }
                 }
                 X::ArithRet { op, a, b } => break Ok(self.arith_opnds(f, op, a, b)),
@@ -679,25 +691,25 @@ impl<'rt> Run<'rt> {
                     let a = self.pop();
                     self.regs.push(ops::strlen(&a));
                 }
-                X::Jump(t) => take_jump(&mut pc, &mut backedges, t),
+                X::Jump(t) => jump!(t),
                 X::JumpTrue(t) => {
                     if truthy(&self.pop()) {
-                        take_jump(&mut pc, &mut backedges, t);
+                        jump!(t);
                     }
                 }
                 X::JumpFalse(t) => {
                     if !truthy(&self.pop()) {
-                        take_jump(&mut pc, &mut backedges, t);
+                        jump!(t);
                     }
                 }
                 X::JumpNil(t) => {
                     if ops::text_is_empty(&self.pop()) {
-                        take_jump(&mut pc, &mut backedges, t);
+                        jump!(t);
                     }
                 }
                 X::JumpNotNil(t) => {
                     if !ops::text_is_empty(&self.pop()) {
-                        take_jump(&mut pc, &mut backedges, t);
+                        jump!(t);
                     }
                 }
                 X::Send { .. }
@@ -1119,11 +1131,15 @@ impl<'rt> Run<'rt> {
     }
 }
 
-/// Moves `pc` to a jump target, counting backward jumps (loop heat for tier-up).
+/// Moves `pc` to a jump target, counting backward jumps (loop heat for tier-up). True when
+/// the jump is backward and the interrupt word is raised (`crate::limits::ATTENTION`): the
+/// caller then polls.
 #[inline(always)]
-fn take_jump(pc: &mut usize, backedges: &mut u32, target: u32) {
-    *backedges = backedges.saturating_add(((target as usize) < *pc) as u32);
+fn take_jump(pc: &mut usize, backedges: &mut u32, target: u32) -> bool {
+    let back = (target as usize) < *pc;
+    *backedges = backedges.saturating_add(back as u32);
     *pc = target as usize;
+    back && crate::limits::ATTENTION.load(std::sync::atomic::Ordering::Relaxed) != 0
 }
 
 /// A unit run as a leaf reached an instruction a leaf cannot have (a bug in `CodeUnit::leaf`).

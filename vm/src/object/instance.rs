@@ -62,6 +62,9 @@ impl Instance {
         created_at: Option<String>,
         state: InstanceState,
     ) -> Instance {
+        // Counted against the thread's memory budget (`crate::limits`; past it the call stops
+        // at its next poll).
+        crate::limits::charge(std::mem::size_of::<Instance>() + 16 + id.len());
         Instance {
             cache_class: AtomicU32::new(class_id.map_or(NO_CACHE_CLASS, |c| c.0 << 1)),
             id: id.into_boxed_str(),

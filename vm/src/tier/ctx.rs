@@ -124,6 +124,20 @@ impl<'rt> JitCtx<'_, '_, 'rt> {
         self.settle(r.map(|r| r.map_err(Unwind::from)))
     }
 
+    /// The out-of-line half of the poll compiled code makes at loop back-edges (its inline
+    /// half found [`crate::limits::ATTENTION`] raised): 0 when the thread may go on, else
+    /// [`UNWIND`] with the thread's limit error parked (docs/limits.md).
+    #[cold]
+    pub fn poll(&mut self) -> u64 {
+        match crate::limits::poll_slow() {
+            Ok(()) => 0,
+            Err(e) => {
+                self.unwind = Some(Unwind::from(e));
+                UNWIND
+            }
+        }
+    }
+
     /// Executes instruction `pc` of the running unit the way the interpreter does, for the
     /// instructions compiled code does not inline. `vals` are the instruction's popped
     /// operands (deepest first), each an owned value that this call consumes. Returns the bits

@@ -56,6 +56,14 @@ pub const TAG_JSON: u64 = 0xFFFD;
 pub const TAG_INSTANCE: u64 = 0xFFFE;
 /// Tag of block references.
 pub const TAG_BLOCK: u64 = 0xFFFF;
+
+/// Bytes a string value is charged beyond its text (`crate::limits::charge`): the `Arc`'s
+/// counts and the boxed text's pointer and length.
+const STR_OVERHEAD: usize = 32;
+/// Bytes a JSON collection value is charged for its top-level node.
+const JSON_OVERHEAD: usize = 64;
+/// Bytes a JSON collection value is charged per top-level entry.
+const JSON_ENTRY: usize = 32;
 /// Bits of nil.
 pub const NIL_BITS: u64 = TAG_SPECIAL << TAG_SHIFT;
 /// Bits of false.
@@ -178,6 +186,13 @@ impl Value {
     /// A string value that is known NOT to be a canonical integer. Callers must use
     /// [`Value::string`] unless they checked that themselves.
     pub(crate) fn str_obj(text: Box<str>) -> Value {
+        // Counted against the thread's memory budget (`crate::limits`); past it the text is
+        // dropped (the call stops at its next poll, so the value is never used).
+        let text = if crate::limits::charge(text.len() + STR_OVERHEAD) {
+            text
+        } else {
+            Box::default()
+        };
         // SAFETY: TAG_STR is the tag of an `Arc<StrObj>`.
         unsafe { Self::from_arc(TAG_STR, Arc::new(StrObj { text })) }
     }
@@ -185,6 +200,12 @@ impl Value {
     /// A JSON array/object value. Other JSON kinds are the caller's job to convert.
     pub fn json(v: serde_json::Value) -> Value {
         debug_assert!(v.is_array() || v.is_object());
+        // The top-level node is counted against the thread's memory budget (`crate::limits`);
+        // nested values were counted when they were made.
+        let entries = v
+            .as_array()
+            .map_or_else(|| v.as_object().map_or(0, |o| o.len()), Vec::len);
+        crate::limits::charge(JSON_OVERHEAD + entries * JSON_ENTRY);
         // SAFETY: TAG_JSON is the tag of an `Arc<serde_json::Value>`.
         unsafe { Self::from_arc(TAG_JSON, Arc::new(v)) }
     }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::error::{CompileError, Pos};
-use tt_vm::ttbc::chunk::{FLAG_HAS_CAPTURES, FLAG_HAS_NON_LOCAL_RETURN};
+use tt_vm::ttbc::chunk::{FLAG_HAS_CAPTURES, FLAG_HAS_NON_LOCAL_RETURN, VERSION, VERSION_2};
 use tt_vm::ttbc::{CaptureDesc, Chunk, Op};
 
 /// Index of a variable in [`ChunkState::vars`].
@@ -53,6 +53,9 @@ pub(crate) struct ChunkState {
     pub active_loops: Vec<usize>,
     next_loop: usize,
     pub has_nlr: bool,
+    /// The chunk contains a TTBC v2 instruction or a v2 nested chunk: it is written as version 2
+    /// (docs/spec/ttbc.md, "TTBC v2"); otherwise as version 1, exactly as before v2 existed.
+    pub needs_v2: bool,
     last_op: Option<Op>,
     /// Position of the block literal (or body) this chunk is compiled from.
     pub pos: Pos,
@@ -72,6 +75,7 @@ impl ChunkState {
             active_loops: Vec::new(),
             next_loop: 0,
             has_nlr: false,
+            needs_v2: false,
             last_op: None,
             pos,
         }
@@ -228,6 +232,9 @@ impl ChunkState {
         if op == Op::NonLocalRet {
             self.has_nlr = true;
         }
+        if op.is_v2() {
+            self.needs_v2 = true;
+        }
     }
 
     pub fn emit_u8(&mut self, op: Op, v: u8) {
@@ -317,6 +324,7 @@ impl ChunkState {
             flags |= FLAG_HAS_NON_LOCAL_RETURN;
         }
         Ok(Chunk {
+            version: if self.needs_v2 { VERSION_2 } else { VERSION },
             flags,
             code: self.code,
             constants: self.constants,

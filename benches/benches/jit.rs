@@ -48,6 +48,7 @@ fn tier_name(compiled: bool) -> &'static str {
 
 fn chunk(code: Vec<u8>, constants: Vec<&[u8]>, params: usize, locals: u8) -> Vec<u8> {
     serialize(&Chunk {
+        version: 1,
         code,
         constants: constants.into_iter().map(<[u8]>::to_vec).collect(),
         params: (0..params).map(|i| format!("p{i}")).collect(),

@@ -57,6 +57,7 @@ fn main() {
     })
     .unwrap();
     let one = serialize(&Chunk {
+        version: 1,
         code: vec![Op::ConstOne.byte(), Op::Return.byte()],
         ..Default::default()
     })

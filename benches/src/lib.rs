@@ -53,6 +53,7 @@ pub fn send_loop_chunk() -> Vec<u8> {
         Op::Return.byte(), // 27
     ];
     serialize(&Chunk {
+        version: 1,
         code,
         constants: vec![b"increment".to_vec()],
         params: vec!["p0".into(), "p1".into()],

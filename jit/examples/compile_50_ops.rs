@@ -64,6 +64,7 @@ fn fifty_ops() -> Vec<u8> {
     code[jf..jf + 2].copy_from_slice(&d.to_be_bytes());
     code.extend([l, 1, Op::Return.byte()]);
     serialize(&Chunk {
+        version: 1,
         code,
         params: vec!["p0".into()],
         local_count: 2,

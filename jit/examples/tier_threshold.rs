@@ -48,6 +48,7 @@ fn strings() -> Vec<u8> {
         Op::Return.byte(),
     ];
     serialize(&Chunk {
+        version: 1,
         code,
         constants: vec![b"x".to_vec()],
         params: vec!["s".into()],

@@ -100,6 +100,7 @@ fn chunk(code: &[u8], params: usize, locals: u8) -> Vec<u8> {
 
 fn chunk_with(code: &[u8], consts: &[&str], params: usize, locals: u8) -> Vec<u8> {
     serialize(&Chunk {
+        version: 1,
         code: code.to_vec(),
         constants: consts.iter().map(|c| c.as_bytes().to_vec()).collect(),
         params: (0..params).map(|i| format!("p{i}")).collect(),

@@ -167,7 +167,7 @@ int main(void) {
     char* before = tt_register_hex(EX_13_1, NULL, 0);
     check_rejected(EX_13_1 "00", "1 trailing byte(s) after end of chunk at byte 28");
     check_spliced("54544258", 8, "invalid magic 54544258 at byte 0");
-    check_spliced("545442430002", 12, "unsupported version 2 at byte 4");
+    check_spliced("545442430003", 12, "unsupported version 3 at byte 4");
     check_spliced("5454424300010002", 16, "HAS_CAPTURES flag does not match capture count 0 at byte 26");
     char* first27 = strndup(EX_13_1, 54);
     check_rejected(first27, "unexpected end of data reading debug marker at byte 27");

@@ -190,7 +190,6 @@ fn corpus_loads_identically_in_both_tiers() {
             "Demo::Counter shout",
             "Demo::Counter stamp",
             "Demo::Counter dump",
-            "List sumViaDo",
         ]
     );
     // Loading compiles nothing: units compile on their first run.
@@ -221,9 +220,9 @@ fn corpus_collection_with_blocks_in_both_tiers() {
     let (ei, ej) = t.run_script(compiler_cases::LIST_SCRIPT);
     // The `ifNone:` block of the `detect:ifNone:` that finds an element.
     assert_arg_blocks(&ei, &ej, &["['none']"]);
-    // 15 TTBC methods and the blocks of collect:, select:, detect:, detect:ifNone:,
-    // includes: and max.
-    assert_eq!(assert_class_compiled(&t, &report, "List"), 15 + 6);
+    // 16 TTBC methods and the blocks of collect:, select:, detect:, detect:ifNone:,
+    // includes:, max and sumViaDo (its block assigns `total`: a TTBC v2 shared cell).
+    assert_eq!(assert_class_compiled(&t, &report, "List"), 16 + 7);
 }
 
 #[test]
@@ -274,6 +273,19 @@ fn class_file_sends_to_self_super_and_classes_in_both_tiers() {
     let n = assert_class_compiled(&t, &ri, "Derived") + assert_class_compiled(&t, &ri, "Base");
     // Derived: greet:, check:, run:, pair, cascade, viaBlock: + its block; Base: greet:, make.
     assert_eq!(n, 7 + 2);
+}
+
+#[test]
+fn self_as_a_value_and_shared_cells_in_methods_in_both_tiers() {
+    let t = Tiers::new();
+    let ri = compiler_cases::load_self_probe(&t.interp);
+    let rj = compiler_cases::load_self_probe(&t.jit);
+    assert_eq!(ri, rj);
+    assert!(fallbacks(&ri).is_empty(), "{ri:?}");
+    let (ei, ej) = t.run_script(compiler_cases::SELF_SCRIPT);
+    assert_arg_blocks(&ei, &ej, &[]);
+    // Every method of Pt and the blocks of counter and sumTo: (`[self] value` is inlined).
+    assert_eq!(assert_class_compiled(&t, &ri, "Pt"), 10 + 2);
 }
 
 // ----- semantic cases ----------------------------------------------------------------------

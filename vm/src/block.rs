@@ -126,6 +126,54 @@ impl Block {
     }
 }
 
+// ----- shared variable cells (TTBC v2) ----------------------------------------------------------
+
+/// The code of every shared variable cell: the v1 chunk `[x]` (`LOAD_CAPTURE 0`, `RETURN`, one
+/// by-value capture). A TTBC v2 cell (docs/spec/ttbc.md "TTBC v2") *is* a block of this code,
+/// so it needs no value kind of its own: `MAKE_CAPTURE` makes one, `CELL_GET`/`CELL_SET` read
+/// and write its capture cell, and a cell that escapes behaves as the block `[x]` would.
+static CELL_UNIT: LazyLock<Arc<CodeUnit>> = LazyLock::new(|| {
+    use crate::ttbc::{CaptureDesc, CaptureSource, Chunk, Op, chunk::FLAG_HAS_CAPTURES, verify};
+    let chunk = Chunk {
+        flags: FLAG_HAS_CAPTURES,
+        code: vec![Op::LoadCapture.byte(), 0, Op::Return.byte()],
+        captures: vec![CaptureDesc {
+            name: String::new(),
+            source: CaptureSource::Local,
+            slot: 0,
+        }],
+        ..Chunk::default()
+    };
+    CodeUnit::decode(Arc::new(verify(chunk).expect("the cell chunk verifies")))
+});
+
+/// A new shared variable cell holding `v` (`MAKE_CAPTURE`, TTBC v2).
+pub fn new_cell(v: Value) -> Value {
+    let cells: Box<[Cell]> = Box::new([Cell::Value(Mutex::new(v))]);
+    Value::block(Arc::new(Block::new(CELL_UNIT.clone(), cells, None, None)))
+}
+
+/// The cell block of a cell value, or the error `<op>: not a variable cell: <text>`.
+fn as_cell<'a>(op: &str, cell: &'a Value) -> Result<&'a Block> {
+    match cell.as_block() {
+        Some(b) if Arc::ptr_eq(&b.code, &*CELL_UNIT) => Ok(b),
+        _ => Err(Error::runtime(format!(
+            "{op}: not a variable cell: {}",
+            cell.text()
+        ))),
+    }
+}
+
+/// The value held by a shared variable cell (`CELL_GET`, TTBC v2).
+pub fn cell_get(cell: &Value) -> Result<Value> {
+    Ok(as_cell("CELL_GET", cell)?.cell(0))
+}
+
+/// Stores `v` into a shared variable cell (`CELL_SET`, TTBC v2).
+pub fn cell_set(cell: &Value, v: Value) -> Result<()> {
+    as_cell("CELL_SET", cell)?.set_cell(0, v)
+}
+
 /// The process-wide block registry.
 pub struct BlockRegistry {
     next: AtomicU64,

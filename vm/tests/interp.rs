@@ -169,6 +169,7 @@ fn unknown_block_id_is_not_found() {
 /// A chunk `[:n | SEND_SELF recurse] ` used as a method that calls itself forever.
 fn recursive_method() -> Vec<u8> {
     let chunk = Chunk {
+        version: 1,
         flags: 0,
         code: vec![0x10, 0x00, 0x00, 0x91, 0x00, 0x01, 0x00, 0xF0],
         constants: vec![b"self".to_vec(), b"recurse".to_vec()],
@@ -221,6 +222,7 @@ fn released_instance_gives_a_clear_error() {
 fn ivar_capture_reads_and_writes_through() {
     // Method `[ | | [value := value + 1] value. value ]` style: an ivar capture cell.
     let inner = Chunk {
+        version: 1,
         flags: 0x0002,
         code: vec![0x30, 0x00, 0x15, 0x50, 0x31, 0x00, 0x30, 0x00, 0xF0],
         captures: vec![CaptureDesc {
@@ -232,6 +234,7 @@ fn ivar_capture_reads_and_writes_through() {
     };
     let inner = serialize(&inner).unwrap();
     let outer = Chunk {
+        version: 1,
         flags: 0,
         // LOAD_IVAR 0 ; MAKE_BLOCK 1 1 ; BLOCK_VALUE ; POP ; LOAD_IVAR 0 ; RETURN
         code: vec![

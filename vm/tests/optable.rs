@@ -23,11 +23,18 @@ fn capture(name: &str) -> CaptureDesc {
     }
 }
 
-/// A chunk with `pushes` CONST_NILs, then `op` with valid operands (count operand [`COUNT`],
-/// jumps to the next instruction), then (when `op` falls through) a POP per value it pushes,
-/// then RETURN_NIL. Constant 0 is text, constant 1 a nested chunk with [`COUNT`] captures.
+/// [`chunk_in`] with the lowest version that has `op` (2 for the TTBC v2 instructions).
 fn chunk_around(op: Op, pushes: usize) -> Chunk {
+    chunk_in(if op.is_v2() { 2 } else { 1 }, op, pushes)
+}
+
+/// A chunk of header version `version` with `pushes` CONST_NILs, then `op` with valid operands
+/// (count operand [`COUNT`], jumps to the next instruction), then (when `op` falls through) a
+/// POP per value it pushes, then RETURN_NIL. Constant 0 is text, constant 1 a nested chunk with
+/// [`COUNT`] captures.
+fn chunk_in(version: u16, op: Op, pushes: usize) -> Chunk {
     let nested = Chunk {
+        version: 1,
         flags: FLAG_HAS_CAPTURES,
         captures: (0..COUNT).map(|i| capture(&format!("c{i}"))).collect(),
         code: vec![Op::ReturnNil.byte()],
@@ -49,6 +56,7 @@ fn chunk_around(op: Op, pushes: usize) -> Chunk {
     }
     code.push(Op::ReturnNil.byte());
     Chunk {
+        version,
         flags: FLAG_HAS_CAPTURES | FLAG_HAS_NON_LOCAL_RETURN,
         code,
         constants: vec![b"x".to_vec(), serialize(&nested).unwrap()],
@@ -61,7 +69,7 @@ fn chunk_around(op: Op, pushes: usize) -> Chunk {
 
 #[test]
 fn verifier_depths_follow_the_table_for_every_opcode() {
-    for op in ALL_OPS.into_iter().filter(|op| !op.is_reserved()) {
+    for op in ALL_OPS {
         let (pops, pushes) = op.stack_effect(COUNT);
         let v = verify(chunk_around(op, pops)).unwrap_or_else(|e| panic!("{op:?}: {e}"));
         let after = if op.ends_block() { 0 } else { pushes };
@@ -82,16 +90,38 @@ fn verifier_depths_follow_the_table_for_every_opcode() {
 }
 
 #[test]
-fn reserved_opcodes_are_rejected() {
+fn reserved_opcodes_are_rejected_in_v1_chunks() {
     for op in ALL_OPS.into_iter().filter(|op| op.is_reserved()) {
-        let e = verify(chunk_around(op, 0)).unwrap_err();
+        let e = verify(chunk_in(1, op, 0)).unwrap_err();
         assert_eq!(e, TtbcError::code(CodeReason::ReservedOpcode, 0));
     }
 }
 
 #[test]
+fn v2_opcodes_are_refused_in_v1_chunks_with_offset_and_reason() {
+    for op in ALL_OPS.into_iter().filter(|op| op.is_v2()) {
+        let (pops, _) = op.stack_effect(COUNT);
+        let e = verify(chunk_in(1, op, pops)).unwrap_err();
+        let reason = if op.is_reserved() {
+            CodeReason::ReservedOpcode
+        } else {
+            CodeReason::RequiresV2 { op, version: 1 }
+        };
+        assert_eq!(e, TtbcError::code(reason, pops), "{op:?}");
+        if !op.is_reserved() {
+            let text = format!(
+                "{} (0x{:02X}) requires TTBC v2 (chunk version 1) at code offset {pops}",
+                op.name(),
+                op.byte()
+            );
+            assert_eq!(e.to_string(), text);
+        }
+    }
+}
+
+#[test]
 fn decoded_instructions_carry_the_table_facts_for_every_opcode() {
-    for op in ALL_OPS.into_iter().filter(|op| !op.is_reserved()) {
+    for op in ALL_OPS {
         let (pops, pushes) = op.stack_effect(COUNT);
         let unit = CodeUnit::decode(Arc::new(verify(chunk_around(op, pops)).unwrap()));
         let ins = unit.ins[pops];

@@ -26,6 +26,7 @@ fn constant(v: &str) -> MethodImpl {
 /// `[:r | r <selector>]` as a registered block: one SEND site, reused across calls.
 fn send_block(rt: &Runtime, selector: &str) -> Arc<tt_vm::Block> {
     let chunk = Chunk {
+        version: 1,
         code: vec![0x22, 0x00, 0x90, 0x00, 0x00, 0x00, 0xF0],
         constants: vec![selector.as_bytes().to_vec()],
         params: vec!["r".into()],

@@ -62,6 +62,7 @@ fn ok_chunk(c: &Chunk) -> usize {
 
 fn code(code: &[u8]) -> Chunk {
     Chunk {
+        version: 1,
         code: code.to_vec(),
         ..Chunk::default()
     }
@@ -126,12 +127,14 @@ fn nested_examples_carry_verified_nested_chunks() {
 #[test]
 fn worked_examples_build_from_chunks() {
     let add = Chunk {
+        version: 1,
         code: vec![0x22, 0x00, 0x22, 0x01, 0x50, 0xF0],
         params: vec!["x".into(), "y".into()],
         ..Chunk::default()
     };
     assert_eq!(serialize_canonical(&add).unwrap(), hex(ADD));
     let inner = Chunk {
+        version: 1,
         code: vec![0x22, 0x00, 0xF2],
         params: vec!["v".into()],
         ..Chunk::default()
@@ -156,7 +159,7 @@ fn rejected_vectors_give_the_listed_messages() {
             "1 trailing byte(s) after end of chunk at byte 28",
         ),
         (with(&|b| b[3] = 0x58), "invalid magic 54544258 at byte 0"),
-        (with(&|b| b[5] = 2), "unsupported version 2 at byte 4"),
+        (with(&|b| b[5] = 3), "unsupported version 3 at byte 4"),
         (
             with(&|b| b[7] = 2),
             "HAS_CAPTURES flag does not match capture count 0 at byte 26",
@@ -192,6 +195,7 @@ fn rejected_vectors_give_the_listed_messages() {
 /// A chunk with every optional field present (45 bytes) and its field layout.
 fn full_chunk() -> (Vec<u8>, Vec<(&'static str, usize)>) {
     let c = Chunk {
+        version: 1,
         flags: FLAG_DEBUG | FLAG_HAS_CAPTURES,
         code: vec![0xF1],
         constants: vec![b"ab".to_vec()],
@@ -818,6 +822,7 @@ fn chunk() -> impl Strategy<Value = Chunk> {
                     flags |= FLAG_HAS_NON_LOCAL_RETURN;
                 }
                 Chunk {
+                    version: 1,
                     flags,
                     code,
                     constants,

@@ -217,8 +217,9 @@ impl Tx<'_, '_> {
                 // activation ends returning it.
                 self.exit(r);
             }
-            Ins::StoreCapture(_) | Ins::StoreIvar(_) => {
-                let r = self.delegate(pc, 1);
+            Ins::StoreCapture(_) | Ins::StoreIvar(_) | Ins::CellSet => {
+                let (pops, _) = i.effect();
+                let r = self.delegate(pc, pops);
                 self.check_unwind(r);
             }
             Ins::Send { site, argc } => {

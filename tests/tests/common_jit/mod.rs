@@ -145,6 +145,7 @@ impl Asm {
             flags |= 0x0004;
         }
         let chunk = Chunk {
+            version: 1,
             flags,
             code,
             constants: self.consts.clone(),

@@ -12,13 +12,15 @@ use super::scope::{ChunkState, VarId, VarKind};
 use tt_vm::ttbc::{CaptureDesc, CaptureSource, Chunk, Op};
 
 /// Settings shared by every chunk of one compilation.
+#[derive(Clone, Copy)]
 pub(crate) struct Ctx<'a> {
     /// Instance variables visible to the method (empty for free-standing blocks).
     pub ivars: &'a [String],
     /// Class-side method: ivars are class-instance variables, read through `LOAD_IVAR`
     /// even inside nested blocks (source-1 capture cells only go through for instances).
     pub class_side: bool,
-    /// Method semantics: `self` as a value is rejected and a trailing assignment answers nil.
+    /// Method semantics: `self` as a value is the receiver (TTBC v2 `PUSH_SELF`) and a trailing
+    /// assignment answers nil.
     pub method: bool,
     /// Unqualified → qualified class names (package-local classes).
     pub class_names: Option<&'a HashMap<String, String>>,
@@ -147,10 +149,19 @@ fn is_block_invocation(sel: &str) -> bool {
     )
 }
 
+/// A variable of one chunk of a compilation: (nesting level, position of the chunk's block,
+/// variable id in the chunk). Stable between the passes of [`Codegen::compile_top`], which
+/// compile the same source the same way.
+type CellKey = (usize, usize, VarId);
+
 /// The code generator.
 pub(crate) struct Codegen<'a> {
     pub ctx: Ctx<'a>,
     pub chunks: Vec<ChunkState>,
+    /// Variables held in shared cells (TTBC v2), with their local slot.
+    cells: HashMap<CellKey, u8>,
+    /// Variables found to need a cell during this pass (see [`Codegen::compile_top`]).
+    pending: Vec<(CellKey, u8)>,
 }
 
 impl<'a> Codegen<'a> {
@@ -161,11 +172,26 @@ impl<'a> Codegen<'a> {
         block: &BlockNode,
         params: &[(String, Pos)],
     ) -> Result<Chunk, CompileError> {
-        let mut g = Codegen {
-            ctx,
-            chunks: Vec::new(),
-        };
-        g.compile_chunk(block, params)
+        // A variable needs a shared cell (TTBC v2) when a block captures it and it is
+        // assigned after the capture or inside a block; that is only known once the chunk is
+        // compiled, so compilation repeats with the cells found until none is missing (each
+        // pass adds at least one; a source without such variables compiles once, to TTBC v1
+        // exactly as before v2).
+        let mut cells = HashMap::new();
+        loop {
+            let mut g = Codegen {
+                ctx,
+                chunks: Vec::new(),
+                cells: cells.clone(),
+                pending: Vec::new(),
+            };
+            let result = g.compile_chunk(block, params);
+            let before = cells.len();
+            cells.extend(g.pending);
+            if cells.len() == before {
+                return result;
+            }
+        }
     }
 
     fn compile_chunk(
@@ -173,11 +199,23 @@ impl<'a> Codegen<'a> {
         block: &BlockNode,
         params: &[(String, Pos)],
     ) -> Result<Chunk, CompileError> {
-        self.chunks.push(ChunkState::new(block.pos));
+        let level = self.chunks.len();
+        let mut state = ChunkState::new(block.pos);
+        state.cells = self
+            .cells
+            .keys()
+            .filter(|(l, p, _)| *l == level && *p == block.pos.offset)
+            .map(|(_, _, id)| *id)
+            .collect();
+        self.chunks.push(state);
         let result = self.chunk_body(block, params);
         let state = self.chunks.pop().expect("pushed");
         result?;
-        state.check_captured_assignments()?;
+        for id in state.check_captured_assignments()? {
+            if let VarKind::Local(slot) = state.vars[id].kind {
+                self.pending.push(((level, block.pos.offset, id), slot));
+            }
+        }
         state.finish()
     }
 
@@ -194,6 +232,20 @@ impl<'a> Codegen<'a> {
             self.check_duplicate(name, *pos)?;
             self.cur().declare_local(name, *pos)?;
         }
+        // Every cell variable of the chunk gets its cell on entry (slots of variables declared
+        // later are known from the previous pass).
+        let level = self.level();
+        let at = block.pos.offset;
+        let mut slots: Vec<u8> = self
+            .cells
+            .iter()
+            .filter(|((l, p, _), _)| *l == level && *p == at)
+            .map(|(_, slot)| *slot)
+            .collect();
+        slots.sort_unstable();
+        for slot in slots {
+            self.emit_new_cell(slot);
+        }
         self.body_return(&block.body)
     }
 
@@ -206,6 +258,18 @@ impl<'a> Codegen<'a> {
             ));
         }
         Ok(())
+    }
+
+    /// `local slot := a new cell holding nil` (TTBC v2).
+    pub(crate) fn emit_new_cell(&mut self, slot: u8) {
+        self.cur().emit(Op::ConstNil);
+        self.cur().emit(Op::MakeCapture);
+        self.cur().emit_u8(Op::StoreLocal, slot);
+    }
+
+    /// True when the current chunk's variable `id` lives in a shared cell.
+    pub(crate) fn is_cell(&mut self, id: VarId) -> bool {
+        self.cur().is_cell(id)
     }
 
     pub(crate) fn cur(&mut self) -> &mut ChunkState {
@@ -351,15 +415,13 @@ impl<'a> Codegen<'a> {
         Ok(())
     }
 
-    /// `self` as a plain value: `CONST "self"` (docs/spec/ttbc.md §6.8). In a method that string would
-    /// stand in for the receiver, which TTBC cannot push, so it is rejected there.
+    /// `self` as a plain value. In a method (and the blocks in it) it is the receiver:
+    /// TTBC v2 `PUSH_SELF`. In a free-standing block it stays `CONST "self"`, the literal
+    /// string of TTBC v1 (docs/spec/ttbc.md §6.8), so such blocks compile as before.
     fn self_value(&mut self, pos: Pos) -> Result<(), CompileError> {
         if self.ctx.method {
-            return Err(CompileError::unsupported(
-                pos,
-                "'self' used as a value: TTBC has no instruction that pushes the receiver \
-                 (CONST \"self\" is the literal string, docs/spec/ttbc.md §6.8)",
-            ));
+            self.cur().emit(Op::PushSelf);
+            return Ok(());
         }
         self.cur().emit_const_text("self", pos)
     }
@@ -392,6 +454,11 @@ impl<'a> Codegen<'a> {
             let ivar = ch.captures[i].source == CaptureSource::Ivar;
             return Ok(Some(Place::Capture(i as u8, ivar)));
         }
+        let outer_cell = |g: &Self, outer: &Place| match outer {
+            Place::Local(_, id) => g.chunks[level - 1].is_cell(*id),
+            Place::Capture(c, _) => g.chunks[level - 1].capture_cells.contains(c),
+            _ => false,
+        };
         if level == 0 {
             return Ok(self
                 .ctx
@@ -404,6 +471,7 @@ impl<'a> Codegen<'a> {
             return Ok(None);
         };
         let literal_pos = self.chunks[level].pos;
+        let cell = outer_cell(self, &outer);
         let (source, slot) = match outer {
             Place::Ivar(n) if self.ctx.class_side => return Ok(Some(Place::Ivar(n))),
             Place::Ivar(n) => {
@@ -425,6 +493,9 @@ impl<'a> Codegen<'a> {
             source,
             slot,
         });
+        if cell {
+            ch.capture_cells.insert(idx);
+        }
         Ok(Some(Place::Capture(idx, source == CaptureSource::Ivar)))
     }
 
@@ -432,8 +503,18 @@ impl<'a> Codegen<'a> {
         let level = self.level();
         match self.resolve(level, name, pos)? {
             Some(Place::Param(p)) => self.cur().emit_u8(Op::LoadParam, p),
-            Some(Place::Local(s, _)) => self.cur().emit_u8(Op::LoadLocal, s),
-            Some(Place::Capture(c, _)) => self.cur().emit_u8(Op::LoadCapture, c),
+            Some(Place::Local(s, id)) => {
+                self.cur().emit_u8(Op::LoadLocal, s);
+                if self.is_cell(id) {
+                    self.cur().emit(Op::CellGet);
+                }
+            }
+            Some(Place::Capture(c, _)) => {
+                self.cur().emit_u8(Op::LoadCapture, c);
+                if self.cur().capture_cells.contains(&c) {
+                    self.cur().emit(Op::CellGet);
+                }
+            }
             Some(Place::Ivar(n)) => {
                 let k = self.cur().constant(n.as_bytes(), pos)?;
                 self.cur().emit_u16(Op::LoadIvar, k);
@@ -475,20 +556,34 @@ impl<'a> Codegen<'a> {
             )),
             Some(Place::Local(s, id)) => {
                 self.cur().record_assign(id, pos);
-                self.cur().emit_u8(Op::StoreLocal, s);
+                self.store_local(s, id);
                 Ok(())
             }
             Some(Place::Capture(c, true)) => {
                 self.cur().emit_u8(Op::StoreCapture, c);
                 Ok(())
             }
-            Some(Place::Capture(..)) => Err(CompileError::unsupported(
-                pos,
-                format!(
-                    "assignment to captured variable '{name}' inside a block: TTBC capture \
-                     cells are copies (docs/spec/ttbc.md §8), the outer variable would not change"
-                ),
-            )),
+            Some(Place::Capture(c, false)) if self.cur().capture_cells.contains(&c) => {
+                self.cur().emit_u8(Op::LoadCapture, c);
+                self.cur().emit(Op::Swap);
+                self.cur().emit(Op::CellSet);
+                Ok(())
+            }
+            Some(Place::Capture(c, false)) => match self.captured_origin(level, c) {
+                Some(key) => {
+                    // The variable becomes a shared cell in the next pass.
+                    self.pending.push(key);
+                    self.cur().emit(Op::Pop);
+                    Ok(())
+                }
+                None => Err(CompileError::unsupported(
+                    pos,
+                    format!(
+                        "assignment to captured variable '{name}' inside a block: TTBC capture \
+                         cells are copies (docs/spec/ttbc.md §8), the outer variable would not change"
+                    ),
+                )),
+            },
             Some(Place::Ivar(n)) => {
                 let k = self.cur().constant(n.as_bytes(), pos)?;
                 self.cur().emit_u16(Op::StoreIvar, k);
@@ -501,8 +596,43 @@ impl<'a> Codegen<'a> {
             None => {
                 let (slot, id) = self.cur().declare_local_outermost(name, pos)?;
                 self.cur().record_assign(id, pos);
-                self.cur().emit_u8(Op::StoreLocal, slot);
+                self.store_local(slot, id);
                 Ok(())
+            }
+        }
+    }
+
+    /// Pops TOS into local variable `id` (slot `s`), through its cell if it has one.
+    fn store_local(&mut self, s: u8, id: VarId) {
+        if self.is_cell(id) {
+            self.cur().emit_u8(Op::LoadLocal, s);
+            self.cur().emit(Op::Swap);
+            self.cur().emit(Op::CellSet);
+        } else {
+            self.cur().emit_u8(Op::StoreLocal, s);
+        }
+    }
+
+    /// The variable (as a cell key with its slot) that capture `c` of the chunk at `level`
+    /// was copied from, following capture-of-capture chains; `None` when it is a parameter or
+    /// a variable that cannot be a cell.
+    fn captured_origin(&self, mut level: usize, mut c: u8) -> Option<(CellKey, u8)> {
+        loop {
+            let desc = self.chunks.get(level)?.captures.get(c as usize)?;
+            match desc.source {
+                CaptureSource::Capture if level > 0 => {
+                    c = desc.slot;
+                    level -= 1;
+                }
+                CaptureSource::Local if level > 0 => {
+                    let outer = &self.chunks[level - 1];
+                    let id = outer.var_of_slot(desc.slot)?;
+                    if outer.vars[id].fixed {
+                        return None;
+                    }
+                    return Some(((level - 1, outer.pos.offset, id), desc.slot));
+                }
+                _ => return None,
             }
         }
     }
@@ -526,6 +656,10 @@ impl<'a> Codegen<'a> {
         let k = self.cur().constant(&bytes, b.pos)?;
         self.cur()
             .emit_u16_u8(Op::MakeBlock, k, chunk.captures.len() as u8);
+        if chunk.version != tt_vm::ttbc::chunk::VERSION {
+            // A nested chunk's version never exceeds its parent's (docs/spec/ttbc.md "TTBC v2").
+            self.cur().needs_v2 = true;
+        }
         Ok(())
     }
 

@@ -36,8 +36,14 @@ impl Codegen<'_> {
             self.declare_inlined(name, *pos)?;
             if in_loop {
                 let slot = self.slot_of(name);
-                self.cur().emit(Op::ConstNil);
-                self.cur().emit_u8(Op::StoreLocal, slot);
+                let id = self.cur().lookup(name).expect("declared");
+                if self.is_cell(id) {
+                    // A fresh shared cell on every pass (TTBC v2).
+                    self.emit_new_cell(slot);
+                } else {
+                    self.cur().emit(Op::ConstNil);
+                    self.cur().emit_u8(Op::StoreLocal, slot);
+                }
             }
         }
         self.stmts(&b.body, want)
@@ -52,6 +58,14 @@ impl Codegen<'_> {
             ));
         }
         Ok(self.cur().declare_local(name, pos)?.0)
+    }
+
+    /// Marks the inlined parameter `name` as written directly by inlined code: it never
+    /// becomes a shared cell.
+    fn mark_fixed(&mut self, name: &str) {
+        let ch = self.cur();
+        let id = ch.lookup(name).expect("declared");
+        ch.vars[id].fixed = true;
     }
 
     fn slot_of(&mut self, name: &str) -> u8 {
@@ -266,6 +280,7 @@ impl Codegen<'_> {
         let r = (|| {
             if let Some((name, ppos)) = nn.params.first() {
                 let slot = self.declare_inlined(name, *ppos)?;
+                self.mark_fixed(name);
                 self.cur().emit_u8(Op::StoreLocal, slot);
                 self.cur().emit_u8(Op::LoadLocal, slot);
             }
@@ -370,6 +385,7 @@ impl Codegen<'_> {
         let r = (|| {
             let (name, ppos) = &b.params[0];
             let i = self.declare_inlined(name, *ppos)?;
+            self.mark_fixed(name);
             self.cur().emit_u8(Op::StoreLocal, i);
             self.cur().begin_loop();
             let head = self.cur().here();

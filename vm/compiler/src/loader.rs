@@ -458,11 +458,13 @@ fn accessors(ivar: &str) -> Vec<(String, Chunk)> {
         first.make_ascii_uppercase();
     }
     let getter = Chunk {
+        version: 1,
         code: vec![Op::LoadIvar.byte(), 0, 0, Op::Return.byte()],
         constants: vec![ivar.as_bytes().to_vec()],
         ..Default::default()
     };
     let setter = Chunk {
+        version: 1,
         code: vec![
             Op::LoadParam.byte(),
             0,

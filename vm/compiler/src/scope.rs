@@ -1,9 +1,9 @@
 //! Per-chunk compilation state: code buffer, constant pool, variables, scopes and captures.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::error::{CompileError, Pos};
-use tt_vm::ttbc::chunk::{FLAG_HAS_CAPTURES, FLAG_HAS_NON_LOCAL_RETURN};
+use tt_vm::ttbc::chunk::{FLAG_HAS_CAPTURES, FLAG_HAS_NON_LOCAL_RETURN, VERSION, VERSION_2};
 use tt_vm::ttbc::{CaptureDesc, Chunk, Op};
 
 /// Index of a variable in [`ChunkState::vars`].
@@ -22,6 +22,10 @@ pub(crate) enum VarKind {
 #[derive(Clone, Debug)]
 pub(crate) struct Event {
     pub pos: Pos,
+    /// Code offset of the chunk when it happened: the order in which the code runs (a block
+    /// literal's capture is recorded before its `MAKE_BLOCK`, an assignment after its value,
+    /// so `f := [... f ...]` assigns after the capture).
+    pub at: usize,
     pub loops: Vec<usize>,
 }
 
@@ -36,6 +40,9 @@ pub(crate) struct VarInfo {
     pub assigns: Vec<Event>,
     /// Block literals (positions) that copied this variable into a capture cell.
     pub captured: Vec<Event>,
+    /// Written directly by inlined code (the parameter of an inlined `to:do:` or `ifNotNil:`):
+    /// never made a shared cell.
+    pub fixed: bool,
 }
 
 /// Compilation state of one chunk (the top-level block/method or one nested block literal).
@@ -47,12 +54,20 @@ pub(crate) struct ChunkState {
     pub local_count: usize,
     pub captures: Vec<CaptureDesc>,
     pub vars: Vec<VarInfo>,
+    /// Variables held in shared cells (TTBC v2 `MAKE_CAPTURE`, docs/spec/ttbc.md "TTBC v2"):
+    /// decided by the code generator before the chunk is compiled.
+    pub cells: HashSet<VarId>,
+    /// Capture indexes whose cell holds a shared cell (captured from a cell variable).
+    pub capture_cells: HashSet<u8>,
     /// Lexical scopes (innermost last): the block itself, then inlined blocks.
     pub scopes: Vec<Vec<(String, VarId)>>,
     /// Ids of the inlined loops being compiled (innermost last).
     pub active_loops: Vec<usize>,
     next_loop: usize,
     pub has_nlr: bool,
+    /// The chunk contains a TTBC v2 instruction or a v2 nested chunk: it is written as version 2
+    /// (docs/spec/ttbc.md, "TTBC v2"); otherwise as version 1, exactly as before v2 existed.
+    pub needs_v2: bool,
     last_op: Option<Op>,
     /// Position of the block literal (or body) this chunk is compiled from.
     pub pos: Pos,
@@ -68,10 +83,13 @@ impl ChunkState {
             local_count: 0,
             captures: Vec::new(),
             vars: Vec::new(),
+            cells: HashSet::new(),
+            capture_cells: HashSet::new(),
             scopes: vec![Vec::new()],
             active_loops: Vec::new(),
             next_loop: 0,
             has_nlr: false,
+            needs_v2: false,
             last_op: None,
             pos,
         }
@@ -95,6 +113,7 @@ impl ChunkState {
             decl_loops: self.active_loops.clone(),
             assigns: Vec::new(),
             captured: Vec::new(),
+            fixed: false,
         });
         self.scopes
             .last_mut()
@@ -132,6 +151,7 @@ impl ChunkState {
             decl_loops: Vec::new(),
             assigns: Vec::new(),
             captured: Vec::new(),
+            fixed: false,
         });
         self.scopes[0].push((name.to_string(), id));
         Ok((slot, id))
@@ -164,28 +184,52 @@ impl ChunkState {
 
     pub fn record_assign(&mut self, var: VarId, pos: Pos) {
         let loops = self.active_loops.clone();
-        self.vars[var].assigns.push(Event { pos, loops });
+        let at = self.code.len();
+        self.vars[var].assigns.push(Event { pos, at, loops });
     }
 
     pub fn record_capture(&mut self, var: VarId, pos: Pos) {
         let loops = self.active_loops.clone();
-        self.vars[var].captured.push(Event { pos, loops });
+        let at = self.code.len();
+        self.vars[var].captured.push(Event { pos, at, loops });
+    }
+
+    /// True when variable `id` lives in a shared cell.
+    pub fn is_cell(&self, id: VarId) -> bool {
+        self.cells.contains(&id)
+    }
+
+    /// The variable that owns local slot `slot`.
+    pub fn var_of_slot(&self, slot: u8) -> Option<VarId> {
+        self.vars
+            .iter()
+            .position(|v| v.kind == VarKind::Local(slot))
     }
 
     /// Capture cells are copies (docs/spec/ttbc.md §8): a variable copied into a block must not change
-    /// afterwards, or the block would see a stale value. Rejects assignments textually after
+    /// afterwards, or the block would see a stale value. Finds assignments that run after
     /// a capture, and assignments sharing an inlined loop with a capture when the variable
-    /// is declared outside that loop (the next iteration would change it).
-    pub fn check_captured_assignments(&self) -> Result<(), CompileError> {
-        for v in &self.vars {
+    /// is declared outside that loop (the next iteration would change it). Such a variable
+    /// must be a shared cell (TTBC v2): returns them (`Ok`) for the code generator to
+    /// recompile with, or the TTBC v1 refusal for a variable that cannot be a cell.
+    pub fn check_captured_assignments(&self) -> Result<Vec<VarId>, CompileError> {
+        let mut need = Vec::new();
+        for (id, v) in self.vars.iter().enumerate() {
+            if self.is_cell(id) {
+                continue;
+            }
             for a in &v.assigns {
                 for c in &v.captured {
-                    let later = a.pos.offset > c.pos.offset;
+                    let later = a.at > c.at;
                     let same_loop = a
                         .loops
                         .iter()
                         .any(|l| c.loops.contains(l) && !v.decl_loops.contains(l));
-                    if later || same_loop {
+                    if (later || same_loop) && !v.fixed {
+                        if !need.contains(&id) {
+                            need.push(id);
+                        }
+                    } else if later || same_loop {
                         return Err(CompileError::unsupported(
                             a.pos,
                             format!(
@@ -198,7 +242,7 @@ impl ChunkState {
                 }
             }
         }
-        Ok(())
+        Ok(need)
     }
 
     // ----- constants -----------------------------------------------------------------------
@@ -227,6 +271,9 @@ impl ChunkState {
         self.last_op = Some(op);
         if op == Op::NonLocalRet {
             self.has_nlr = true;
+        }
+        if op.is_v2() {
+            self.needs_v2 = true;
         }
     }
 
@@ -317,6 +364,7 @@ impl ChunkState {
             flags |= FLAG_HAS_NON_LOCAL_RETURN;
         }
         Ok(Chunk {
+            version: if self.needs_v2 { VERSION_2 } else { VERSION },
             flags,
             code: self.code,
             constants: self.constants,

@@ -96,6 +96,7 @@ fn interpreted_leaf_entry_agrees_with_the_general_activation_path() {
     let rt = Runtime::new();
     rt.set_tier_mode(tt_vm::tier::TierMode::Never);
     let array_len = serialize(&Chunk {
+        version: 1,
         code: vec![0x22, 0x00, 0xB4, 0xF0], // LOAD_PARAM 0 ; ARRAY_LEN ; RETURN
         params: vec!["a".into()],
         ..Default::default()

@@ -13,7 +13,7 @@ use std::panic::resume_unwind;
 
 use super::exec::{Flow, Frame, Run, no_self};
 use super::{Args, Ins};
-use crate::block::{Block, Home};
+use crate::block::{Block, Home, cell_get, cell_set, new_cell};
 use crate::error::{Error, ErrorKind};
 use crate::runtime::Runtime;
 use crate::tier::{Compiled, JitCtx, TierMode, UNWIND};
@@ -235,6 +235,15 @@ impl Run<'_> {
                 if let Some(b) = f.block {
                     b.set_cell(c as usize, v)?;
                 }
+                Ok(Value::NIL)
+            }
+            Ins::PushSelf => Ok(f.this.cloned().unwrap_or(Value::NIL)),
+            Ins::MakeCell => Ok(new_cell(vals.pop().unwrap_or(Value::NIL))),
+            Ins::CellGet => Ok(cell_get(&vals.pop().unwrap_or(Value::NIL))?),
+            Ins::CellSet => {
+                let v = vals.pop().unwrap_or(Value::NIL);
+                let cell = vals.pop().unwrap_or(Value::NIL);
+                cell_set(&cell, v)?;
                 Ok(Value::NIL)
             }
             Ins::LoadIvar(k) => Ok(self.rt.load_ivar(f.this, &unit.names[k as usize])?),

@@ -11,7 +11,9 @@ use tt_dispatch::{Method, SendCache, Side, selector_name};
 
 use super::CodeUnit;
 use super::fused::{Opnd, X};
-use crate::block::{BLOCK_ID_PREFIX, Block, Cell, Home, block_not_found, registry};
+use crate::block::{
+    BLOCK_ID_PREFIX, Block, Cell, Home, block_not_found, cell_get, cell_set, new_cell, registry,
+};
 use crate::error::{Error, Result};
 use crate::method::MethodImpl;
 use crate::runtime::{Runtime, is_class_name};
@@ -629,6 +631,21 @@ impl<'rt> Run<'rt> {
                 X::LoadCapture(c) => {
                     let v = f.block.map(|b| b.cell(c as usize)).unwrap_or(Value::NIL);
                     self.regs.push(v);
+                }
+                X::PushSelf => self.regs.push(f.this.cloned().unwrap_or(Value::NIL)),
+                X::MakeCell => {
+                    let v = self.pop();
+                    self.regs.push(new_cell(v));
+                }
+                X::CellGet => {
+                    let cell = self.pop();
+                    let v = cell_get(&cell)?;
+                    self.regs.push(v);
+                }
+                X::CellSet => {
+                    let v = self.pop();
+                    let cell = self.pop();
+                    cell_set(&cell, v)?;
                 }
                 X::StoreCapture(c) => {
                     let v = self.pop();

@@ -55,6 +55,10 @@ pub enum X {
     Zero,
     One,
     Empty,
+    PushSelf,
+    MakeCell,
+    CellGet,
+    CellSet,
     LoadLocal(u8),
     StoreLocal(u8),
     LoadParam(u8),
@@ -275,6 +279,7 @@ macro_rules! plain_variants {
 
 plain_variants! {
     Nop, Pop, Dup, Swap, Rot, Const(a), Nil, True, False, Zero, One, Empty,
+    PushSelf, MakeCell, CellGet, CellSet,
     LoadLocal(a), StoreLocal(a), LoadParam(a), LoadCapture(a), StoreCapture(a),
     LoadIvar(a), StoreIvar(a), Arith(a), Neg, Eq, Ne, Cmp(a), Not, And, Or, Concat, Strlen,
     Jump(a), JumpTrue(a), JumpFalse(a), JumpNil(a), JumpNotNil(a),

@@ -44,6 +44,14 @@ pub enum Ins {
     Zero,
     One,
     Empty,
+    /// `PUSH_SELF` (TTBC v2).
+    PushSelf,
+    /// `MAKE_CAPTURE` (TTBC v2): `v → cell`.
+    MakeCell,
+    /// `CELL_GET` (TTBC v2): `cell → v`.
+    CellGet,
+    /// `CELL_SET` (TTBC v2): `cell v →`.
+    CellSet,
     LoadLocal(u8),
     StoreLocal(u8),
     LoadParam(u8),
@@ -121,8 +129,8 @@ const fn cmp_op(c: Cmp) -> Op {
 
 impl Ins {
     /// The table row ([`crate::ttbc::opcode`]) this instruction was decoded from; `None` for
-    /// [`Ins::End`]. Inverse of the decoder up to aliases: `MAKE_CAPTURE` decodes to `Nop`
-    /// and `BLOCK_VALUE` to `InvokeBlock(0)`, which have the same facts as their images.
+    /// [`Ins::End`]. Inverse of the decoder up to an alias: `BLOCK_VALUE` decodes to
+    /// `InvokeBlock(0)`, which has the same facts as its image.
     #[inline]
     pub const fn op(self) -> Option<Op> {
         Some(match self {
@@ -138,6 +146,10 @@ impl Ins {
             Ins::Zero => Op::ConstZero,
             Ins::One => Op::ConstOne,
             Ins::Empty => Op::ConstEmpty,
+            Ins::PushSelf => Op::PushSelf,
+            Ins::MakeCell => Op::MakeCapture,
+            Ins::CellGet => Op::CellGet,
+            Ins::CellSet => Op::CellSet,
             Ins::LoadLocal(_) => Op::LoadLocal,
             Ins::StoreLocal(_) => Op::StoreLocal,
             Ins::LoadParam(_) => Op::LoadParam,
@@ -320,7 +332,11 @@ fn decode_ins(
     let jd = || u16_at(code, pc + 1) as i16;
     let count = || op.count_at().map_or(0, |i| code[pc + 1 + i]);
     match op {
-        Op::Nop | Op::MakeCapture => Ins::Nop,
+        Op::Nop => Ins::Nop,
+        Op::PushSelf => Ins::PushSelf,
+        Op::MakeCapture => Ins::MakeCell,
+        Op::CellGet => Ins::CellGet,
+        Op::CellSet => Ins::CellSet,
         Op::Pop => Ins::Pop,
         Op::Dup => Ins::Dup,
         Op::Swap => Ins::Swap,
@@ -571,7 +587,6 @@ mod tests {
         for op in ALL_OPS {
             let ins = decode_sample(op);
             let back = match op {
-                Op::MakeCapture => Op::Nop,
                 Op::BlockValue => Op::InvokeBlock,
                 op => op,
             };
@@ -601,6 +616,9 @@ mod tests {
         pub fn effect(i: Ins) -> (usize, usize) {
             match i {
                 Ins::Nop | Ins::Jump(_) | Ins::ReturnNil | Ins::End => (0, 0),
+                Ins::PushSelf => (0, 1),
+                Ins::MakeCell | Ins::CellGet => (1, 1),
+                Ins::CellSet => (2, 0),
                 Ins::Pop
                 | Ins::StoreLocal(_)
                 | Ins::StoreCapture(_)
@@ -663,6 +681,10 @@ mod tests {
                 i,
                 Ins::LoadCapture(_)
                     | Ins::StoreCapture(_)
+                    | Ins::PushSelf
+                    | Ins::MakeCell
+                    | Ins::CellGet
+                    | Ins::CellSet
                     | Ins::LoadIvar(_)
                     | Ins::StoreIvar(_)
                     | Ins::Send { .. }

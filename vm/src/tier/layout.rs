@@ -80,6 +80,7 @@ mod tests {
             MethodImpl::bytecode(
                 crate::ttbc::load_verified(
                     &crate::ttbc::serialize(&crate::ttbc::Chunk {
+                        version: 1,
                         code: vec![crate::ttbc::Op::ReturnNil.byte()],
                         ..Default::default()
                     })

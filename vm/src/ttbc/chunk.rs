@@ -1,4 +1,4 @@
-//! The in-memory form of one TTBC v1 chunk (docs/spec/ttbc.md §2), exactly as serialized.
+//! The in-memory form of one TTBC chunk (v1, or v2 with the same layout) (docs/spec/ttbc.md §2), exactly as serialized.
 //!
 //! A [`Chunk`] holds every field of the byte layout, including the raw `flags` word, so that
 //! loading and re-serializing reproduces the input bytes exactly (§2.5). Semantic checks live in
@@ -14,8 +14,12 @@ pub const FLAG_HAS_NON_LOCAL_RETURN: u16 = 0x0004;
 pub const FLAG_RESERVED: u16 = 0xFFF8;
 /// The four magic bytes `TTBC`.
 pub const MAGIC: [u8; 4] = *b"TTBC";
-/// The only supported format version.
+/// Format version 1: the version the Bash runtime and the Go original write (docs/spec/ttbc.md §2).
 pub const VERSION: u16 = 1;
+/// Format version 2: v1's layout plus the v2 instructions (docs/spec/ttbc.md, part "TTBC v2").
+pub const VERSION_2: u16 = 2;
+/// The highest version the loader accepts.
+pub const MAX_VERSION: u16 = VERSION_2;
 
 /// Where a capture cell's initial value comes from (§2.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -81,8 +85,11 @@ pub struct DebugInfo {
 /// `constants.len() <= 65535`, each constant ≤ 65535 bytes. Flag consistency is checked by the
 /// loader/verifier, not by this type, so a writer can also emit deliberately malformed chunks
 /// for tests.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Chunk {
+    /// Format version of the header (1 or 2). Version 2 allows the v2 instructions
+    /// ([`crate::ttbc::opcode::flags::V2`]); the layout is the same.
+    pub version: u16,
     /// Raw flags word (kept verbatim for a byte-exact round trip).
     pub flags: u16,
     /// Instruction stream.
@@ -97,6 +104,22 @@ pub struct Chunk {
     pub captures: Vec<CaptureDesc>,
     /// Debug section, present iff the debug marker is 1.
     pub debug: Option<DebugInfo>,
+}
+
+impl Default for Chunk {
+    /// An empty version-1 chunk.
+    fn default() -> Chunk {
+        Chunk {
+            version: VERSION,
+            flags: 0,
+            code: Vec::new(),
+            constants: Vec::new(),
+            params: Vec::new(),
+            local_count: 0,
+            captures: Vec::new(),
+            debug: None,
+        }
+    }
 }
 
 impl Chunk {

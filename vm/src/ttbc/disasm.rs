@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 
 use super::chunk::{
     CaptureSource, Chunk, FLAG_DEBUG, FLAG_HAS_CAPTURES, FLAG_HAS_NON_LOCAL_RETURN, FLAG_RESERVED,
+    VERSION, VERSION_2,
 };
 use super::load::load;
 use super::opcode::OperandKind;
@@ -67,6 +68,10 @@ impl Listing<'_> {
     }
 
     fn header(&mut self, chunk: &Chunk) {
+        if chunk.version != VERSION {
+            // Only a v2 chunk says so: v1 listings stay as they were.
+            self.line(&format!("version: {}", chunk.version));
+        }
         let params: Vec<String> = chunk.params.iter().map(|p| escape(p)).collect();
         if params.is_empty() {
             self.line("params: 0");
@@ -187,7 +192,9 @@ fn instruction(chunk: &Chunk, insn: &Insn<'_>) -> String {
     };
     let i = usize::from(insn.byte(0));
     match insn.op.operand_kind() {
-        OperandKind::None if insn.op.is_reserved() => format!("{name} (reserved)"),
+        OperandKind::None if insn.op.is_reserved() && chunk.version < VERSION_2 => {
+            format!("{name} (reserved)")
+        }
         OperandKind::None => name.to_string(),
         OperandKind::Argc => u8_note(None),
         OperandKind::Param => u8_note(Some(chunk.params.get(i).map_or_else(bad, |p| escape(p)))),
@@ -330,6 +337,7 @@ mod tests {
     #[test]
     fn lists_header_and_instructions() {
         let c = Chunk {
+            version: 1,
             code: vec![0x22, 0x00, 0x10, 0x00, 0x00, 0x70, 0x82, 0x00, 0x00, 0xF0],
             constants: vec![b"!".to_vec()],
             params: vec!["x".into()],
@@ -345,6 +353,7 @@ mod tests {
     #[test]
     fn sends_and_blocks_show_their_constants() {
         let c = Chunk {
+            version: 1,
             code: vec![
                 0x22, 0x00, 0x15, 0x90, 0x00, 0x00, 0x01, 0x93, 0x00, 0x01, 0x00, 0x00, 0x00, 0xA0,
                 0x00, 0x02, 0x00, 0x40, 0x00, 0x03, 0xA1, 0x00,
@@ -384,6 +393,7 @@ mod tests {
     #[test]
     fn bad_code_does_not_panic() {
         let c = Chunk {
+            version: 1,
             code: vec![0x05, 0x10, 0x00, 0x07, 0x32, 0x80, 0x80, 0x00, 0x90, 0x00],
             ..Chunk::default()
         };
@@ -401,6 +411,7 @@ mod tests {
     #[test]
     fn shows_captures_debug_and_escapes() {
         let c = Chunk {
+            version: 1,
             flags: FLAG_HAS_CAPTURES | FLAG_DEBUG | 0x0100,
             code: vec![0x30, 0x00, 0x21, 0x00],
             constants: vec![b"a'b\n".to_vec(), vec![0xFF, 0x00]],

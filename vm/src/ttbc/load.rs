@@ -7,7 +7,7 @@
 
 use super::chunk::{
     CaptureDesc, CaptureSource, Chunk, DebugInfo, FLAG_DEBUG, FLAG_HAS_CAPTURES, FLAG_RESERVED,
-    MAGIC, SrcLoc, VERSION,
+    MAGIC, MAX_VERSION, SrcLoc, VERSION,
 };
 use super::verify::{Field, StructuralReason, TtbcError};
 
@@ -17,7 +17,7 @@ pub fn load(bytes: &[u8]) -> Result<Chunk, TtbcError> {
         data: bytes,
         pos: 0,
     };
-    let flags = read_header(&mut r)?;
+    let (version, flags) = read_header(&mut r)?;
     let code = r.u32_len_bytes(Field::CodeLength, Field::Code)?.to_vec();
     let constants = read_constants(&mut r)?;
     let params = read_params(&mut r)?;
@@ -26,6 +26,7 @@ pub fn load(bytes: &[u8]) -> Result<Chunk, TtbcError> {
     let debug = read_debug(&mut r, flags)?;
     r.finish()?;
     Ok(Chunk {
+        version,
         flags,
         code,
         constants,
@@ -106,8 +107,8 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Magic, version and flags; returns the flags.
-fn read_header(r: &mut Reader<'_>) -> Result<u16, TtbcError> {
+/// Magic, version and flags; returns the version and the flags.
+fn read_header(r: &mut Reader<'_>) -> Result<(u16, u16), TtbcError> {
     let magic = r.array::<4>(Field::Magic)?;
     if magic != MAGIC {
         let reason = StructuralReason::InvalidMagic(u32::from_be_bytes(magic));
@@ -115,7 +116,7 @@ fn read_header(r: &mut Reader<'_>) -> Result<u16, TtbcError> {
     }
     let at = r.pos;
     let version = r.u16(Field::Version)?;
-    if version != VERSION {
+    if !(VERSION..=MAX_VERSION).contains(&version) {
         let reason = StructuralReason::UnsupportedVersion(version);
         return Err(TtbcError::structural(reason, at));
     }
@@ -125,7 +126,7 @@ fn read_header(r: &mut Reader<'_>) -> Result<u16, TtbcError> {
         let reason = StructuralReason::ReservedFlags(flags & FLAG_RESERVED);
         return Err(TtbcError::structural(reason, at));
     }
-    Ok(flags)
+    Ok((version, flags))
 }
 
 fn read_constants(r: &mut Reader<'_>) -> Result<Vec<Vec<u8>>, TtbcError> {

@@ -1,4 +1,4 @@
-//! The TTBC v1 instruction table (docs/spec/ttbc.md §4), declared once in `ttbc_ops!`, and everything
+//! The TTBC instruction table (docs/spec/ttbc.md §4, and the v2 instructions of its part "TTBC v2"), declared once in `ttbc_ops!`, and everything
 //! derived from it: the [`Op`] enum, [`ALL_OPS`], names, operand kinds and widths, stack
 //! effects and the per-instruction [`flags`].
 //!
@@ -50,7 +50,7 @@
 //!
 //! Nothing else states what an instruction pops and pushes: derive it from here.
 
-use self::flags::{CALL, END, ENV, HOME, INT, JSON, RESERVED};
+use self::flags::{CALL, END, ENV, HOME, INT, JSON, RESERVED, V2};
 
 /// The instruction table: calls `$consumer!` with one row per TTBC instruction, in byte order
 /// (see the module documentation for the row format).
@@ -70,12 +70,15 @@ macro_rules! ttbc_ops {
             ConstZero    = 0x14, "CONST_ZERO",     None,       0,     1,   [];
             ConstOne     = 0x15, "CONST_ONE",      None,       0,     1,   [];
             ConstEmpty   = 0x16, "CONST_EMPTY",    None,       0,     1,   [];
+            PushSelf     = 0x17, "PUSH_SELF",      None,       0,     1,   [ENV, V2];
             LoadLocal    = 0x20, "LOAD_LOCAL",     Local,      0,     1,   [];
             StoreLocal   = 0x21, "STORE_LOCAL",    Local,      1,     0,   [];
             LoadParam    = 0x22, "LOAD_PARAM",     Param,      0,     1,   [];
             LoadCapture  = 0x30, "LOAD_CAPTURE",   Capture,    0,     1,   [ENV];
             StoreCapture = 0x31, "STORE_CAPTURE",  Capture,    1,     0,   [ENV];
-            MakeCapture  = 0x32, "MAKE_CAPTURE",   None,       0,     0,   [RESERVED];
+            MakeCapture  = 0x32, "MAKE_CAPTURE",   None,       1,     1,   [ENV, RESERVED, V2];
+            CellGet      = 0x33, "CELL_GET",       None,       1,     1,   [ENV, V2];
+            CellSet      = 0x34, "CELL_SET",       None,       2,     0,   [ENV, V2];
             LoadIvar     = 0x40, "LOAD_IVAR",      Name,       0,     1,   [ENV];
             StoreIvar    = 0x41, "STORE_IVAR",     Name,       1,     0,   [ENV];
             Add          = 0x50, "ADD",            None,       2,     1,   [INT];
@@ -140,14 +143,19 @@ pub mod flags {
     /// this one) and NON_LOCAL_RET.
     pub const HOME: u8 = 1 << 2;
     /// Reads or writes the activation's environment beyond its registers and operand stack
-    /// (the receiver's instance variables, the block's captures).
+    /// (the receiver's instance variables, the block's captures, the receiver itself, shared
+    /// variable cells).
     pub const ENV: u8 = 1 << 3;
     /// A JSON container instruction (docs/spec/ttbc.md §12).
     pub const JSON: u8 = 1 << 4;
     /// A value operation with a small-integer fast path (arithmetic, comparison).
     pub const INT: u8 = 1 << 5;
-    /// Reserved: decodes, but the verifier rejects it (MAKE_CAPTURE).
+    /// Reserved in TTBC v1: decodes, but the verifier rejects it in a version-1 chunk with
+    /// `reserved opcode MAKE_CAPTURE (0x32)` (MAKE_CAPTURE; TTBC v2 gives it a meaning).
     pub const RESERVED: u8 = 1 << 6;
+    /// A TTBC v2 instruction: only valid in a chunk whose header version is 2 (the verifier
+    /// refuses it in a version-1 chunk, docs/spec/ttbc.md "TTBC v2").
+    pub const V2: u8 = 1 << 7;
 }
 
 /// What an instruction's operand bytes mean; fixes their layout ([`OperandKind::operands`]).
@@ -394,10 +402,17 @@ impl Op {
         self.has(INT)
     }
 
-    /// True for the reserved opcode the verifier rejects ([`flags::RESERVED`]).
+    /// True for the opcode reserved in TTBC v1 ([`flags::RESERVED`]): the verifier rejects it
+    /// in a version-1 chunk.
     #[inline]
     pub const fn is_reserved(self) -> bool {
         self.has(RESERVED)
+    }
+
+    /// True for the TTBC v2 instructions ([`flags::V2`]): valid only in a version-2 chunk.
+    #[inline]
+    pub const fn is_v2(self) -> bool {
+        self.has(V2)
     }
 }
 
@@ -406,15 +421,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn table_has_68_distinct_bytes_and_round_trips() {
+    fn table_has_71_distinct_bytes_and_round_trips() {
         let mut seen = std::collections::HashSet::new();
         for op in ALL_OPS {
             assert!(seen.insert(op.byte()), "duplicate byte {:#x}", op.byte());
             assert_eq!(Op::from_byte(op.byte()), Some(op));
         }
-        assert_eq!(seen.len(), 68);
-        assert_eq!(ALL_OPS.len(), 68);
-        assert_eq!((0..=255u8).filter_map(Op::from_byte).count(), 68);
+        assert_eq!(seen.len(), 71);
+        assert_eq!(ALL_OPS.len(), 71);
+        assert_eq!((0..=255u8).filter_map(Op::from_byte).count(), 71);
         assert_eq!(Op::from_byte(0x05), None);
     }
 
@@ -472,6 +487,14 @@ mod tests {
         let jumps = ALL_OPS.into_iter().filter(|op| op.is_jump()).count();
         assert_eq!(jumps, 5);
         assert!(Op::MakeCapture.is_reserved());
+        let v2: Vec<Op> = ALL_OPS.into_iter().filter(|op| op.is_v2()).collect();
+        assert_eq!(
+            v2,
+            [Op::PushSelf, Op::MakeCapture, Op::CellGet, Op::CellSet]
+        );
+        assert!(v2.iter().all(|op| op.needs_runtime() && !op.breaks_leaf()));
+        assert_eq!(Op::CellSet.stack_effect(0), (2, 0));
+        assert_eq!(Op::MakeCapture.stack_effect(0), (1, 1));
         assert!(Op::BlockValue.calls() && Op::BlockValue.breaks_leaf());
         assert!(Op::MakeBlock.breaks_leaf() && !Op::MakeBlock.calls());
         assert!(Op::LoadIvar.needs_runtime() && !Op::LoadIvar.breaks_leaf());

@@ -12,7 +12,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::chunk::{Chunk, FLAG_HAS_NON_LOCAL_RETURN};
+use super::chunk::{Chunk, FLAG_HAS_NON_LOCAL_RETURN, VERSION_2};
 use super::load::load;
 use super::opcode::{Op, OperandKind};
 
@@ -112,7 +112,7 @@ pub enum StructuralReason {
     /// The first four bytes are not `TTBC` (value shown big-endian).
     #[error("invalid magic {0:08X}")]
     InvalidMagic(u32),
-    /// The version is not 1.
+    /// The version is not 1 or 2.
     #[error("unsupported version {0}")]
     UnsupportedVersion(u16),
     /// Reserved flag bits are set (the value shows only the reserved bits).
@@ -155,6 +155,22 @@ pub enum CodeReason {
     /// The reserved `MAKE_CAPTURE` opcode.
     #[error("reserved opcode MAKE_CAPTURE (0x32)")]
     ReservedOpcode,
+    /// A TTBC v2 instruction in a version-1 chunk.
+    #[error("{} (0x{:02X}) requires TTBC v2 (chunk version {version})", .op.name(), .op.byte())]
+    RequiresV2 {
+        /// The instruction's opcode.
+        op: Op,
+        /// The chunk's header version.
+        version: u16,
+    },
+    /// A `MAKE_BLOCK` whose nested chunk has a higher version than the chunk containing it.
+    #[error("nested chunk version {nested} exceeds enclosing chunk version {outer}")]
+    NestedVersion {
+        /// The nested chunk's version.
+        nested: u16,
+        /// The enclosing chunk's version.
+        outer: u16,
+    },
     /// The operands of the last instruction run past the end of the code.
     #[error("truncated operand for {}", .0.name())]
     TruncatedOperand(Op),
@@ -475,8 +491,15 @@ impl<'a> CodeChecker<'a> {
 
     fn check(&mut self, insn: &Insn<'_>) -> Result<(), TtbcError> {
         let at = |reason| TtbcError::code(reason, insn.pc);
-        if insn.op.is_reserved() {
-            return Err(at(CodeReason::ReservedOpcode));
+        if insn.op.is_v2() && self.chunk.version < VERSION_2 {
+            if insn.op.is_reserved() {
+                return Err(at(CodeReason::ReservedOpcode));
+            }
+            let version = self.chunk.version;
+            return Err(at(CodeReason::RequiresV2 {
+                op: insn.op,
+                version,
+            }));
         }
         if insn.op == Op::NonLocalRet && self.chunk.flags & FLAG_HAS_NON_LOCAL_RETURN == 0 {
             return Err(at(CodeReason::NonLocalRetWithoutFlag));
@@ -568,6 +591,13 @@ impl<'a> CodeChecker<'a> {
             return Err(TtbcError::code(CodeReason::NestingTooDeep, pc));
         }
         let nested = self.nested_chunk(k, pc)?;
+        if nested.chunk.version > self.chunk.version {
+            let reason = CodeReason::NestedVersion {
+                nested: nested.chunk.version,
+                outer: self.chunk.version,
+            };
+            return Err(TtbcError::code(reason, pc));
+        }
         let declared = nested.chunk.captures.len();
         if usize::from(n) != declared {
             let reason = CodeReason::CaptureCountMismatch {
@@ -703,6 +733,7 @@ mod tests {
 
     fn chunk(code: &[u8]) -> Chunk {
         Chunk {
+            version: 1,
             code: code.to_vec(),
             ..Chunk::default()
         }
@@ -760,6 +791,7 @@ mod tests {
     #[test]
     fn nested_chunks_are_cached_per_constant() {
         let inner = serialize(&Chunk {
+            version: 1,
             flags: FLAG_HAS_CAPTURES,
             captures: vec![CaptureDesc {
                 name: "x".into(),
@@ -771,6 +803,7 @@ mod tests {
         })
         .unwrap();
         let outer = Chunk {
+            version: 1,
             code: vec![0x11, 0xA0, 0, 0, 1, 0x01, 0x11, 0xA0, 0, 0, 1, 0xF0],
             constants: vec![inner, b"text".to_vec()],
             ..Chunk::default()

@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use super::chunk::{CaptureDesc, Chunk, DebugInfo, MAGIC, VERSION};
+use super::chunk::{CaptureDesc, Chunk, DebugInfo, MAGIC};
 use super::opcode::Op;
 use super::verify::decode;
 
@@ -102,7 +102,7 @@ pub fn contains_non_local_ret(code: &[u8]) -> bool {
 fn write_chunk(chunk: &Chunk, flags: u16) -> Result<Vec<u8>, WriteError> {
     let mut w = Writer(Vec::with_capacity(estimate_len(chunk)));
     w.bytes(&MAGIC);
-    w.u16(VERSION);
+    w.u16(chunk.version);
     w.u16(flags);
     let code_len =
         u32::try_from(chunk.code.len()).map_err(|_| WriteError::CodeTooLong(chunk.code.len()))?;
@@ -222,6 +222,7 @@ mod tests {
     #[test]
     fn writes_the_first_worked_example() {
         let c = Chunk {
+            version: 1,
             code: vec![0x22, 0x00, 0x22, 0x01, 0x50, 0xF0],
             params: vec!["x".into(), "y".into()],
             ..Chunk::default()
@@ -236,6 +237,7 @@ mod tests {
     #[test]
     fn canonical_fixes_flags_from_data() {
         let c = Chunk {
+            version: 1,
             flags: 0,
             code: vec![0x22, 0x00, 0xF2],
             params: vec!["v".into()],
@@ -268,6 +270,7 @@ mod tests {
     #[test]
     fn canonical_keeps_an_explicit_non_local_return_flag() {
         let c = Chunk {
+            version: 1,
             flags: FLAG_HAS_NON_LOCAL_RETURN | FLAG_HAS_CAPTURES,
             code: vec![0xF1],
             ..Chunk::default()
@@ -279,11 +282,13 @@ mod tests {
     #[test]
     fn refuses_what_cannot_be_encoded() {
         let too_many = Chunk {
+            version: 1,
             params: vec![String::new(); 256],
             ..Chunk::default()
         };
         assert_eq!(serialize(&too_many), Err(WriteError::TooManyParams(256)));
         let long_const = Chunk {
+            version: 1,
             constants: vec![vec![], vec![0; 65536]],
             ..Chunk::default()
         };
@@ -295,6 +300,7 @@ mod tests {
             })
         );
         let long_name = Chunk {
+            version: 1,
             captures: vec![CaptureDesc {
                 name: "n".repeat(256),
                 source: CaptureSource::Local,
@@ -308,11 +314,13 @@ mod tests {
             "capture name 0 is 256 bytes long; at most 255 can be encoded"
         );
         let captures = Chunk {
+            version: 1,
             captures: vec![long_name.captures[0].clone(); 256],
             ..Chunk::default()
         };
         assert_eq!(serialize(&captures), Err(WriteError::TooManyCaptures(256)));
         let consts = Chunk {
+            version: 1,
             constants: vec![vec![]; 65536],
             ..Chunk::default()
         };

@@ -42,6 +42,18 @@ fn read_line(input: &mut impl BufRead, buf: &mut Vec<u8>) -> io::Result<Option<b
     }
 }
 
+/// The response to one request line (without its newline, at most [`MAX_REQUEST`] bytes):
+/// `None` for a blank line (skipped), a parse error, or the executed request's response.
+pub(crate) fn respond(engine: &Engine, line: &[u8]) -> Option<Response> {
+    if line.iter().all(|b| b.is_ascii_whitespace()) {
+        return None;
+    }
+    Some(match parse_request(line) {
+        Err(e) => Response::from_parse_error(&e),
+        Ok(req) => handler::execute(engine, &req),
+    })
+}
+
 /// Serves `input` → `output` until EOF, then closes the runtime.
 pub fn run(engine: &Engine, input: impl BufRead, mut output: impl Write) -> io::Result<()> {
     let mut input = input;
@@ -50,12 +62,9 @@ pub fn run(engine: &Engine, input: impl BufRead, mut output: impl Write) -> io::
         let resp = if too_long {
             Response::too_large()
         } else {
-            if line.iter().all(|b| b.is_ascii_whitespace()) {
-                continue;
-            }
-            match parse_request(&line) {
-                Err(e) => Response::from_parse_error(&e),
-                Ok(req) => handler::execute(engine, &req),
+            match respond(engine, &line) {
+                Some(resp) => resp,
+                None => continue,
             }
         };
         output.write_all(&resp.to_line())?;

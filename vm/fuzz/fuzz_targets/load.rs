@@ -1,20 +1,7 @@
-//! Fuzz target: arbitrary bytes through the TTBC loader, verifier and disassembler.
-//!
-//! None of them may panic on any input (docs/spec/ttbc.md §7.5); a loaded chunk must re-serialize to
-//! exactly the bytes it was loaded from (§2.5).
+//! Fuzz target `load`: arbitrary bytes through the TTBC loader, verifier and disassembler.
+//! The checks live in `tt_fuzz_targets::load` (tests/fuzz-targets), shared with `cargo test`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tt_vm::ttbc::{disassemble, load, load_verified, serialize};
 
-fuzz_target!(|data: &[u8]| {
-    if let Ok(chunk) = load(data) {
-        let _ = disassemble(&chunk);
-        let bytes = serialize(&chunk).expect("a loaded chunk is encodable");
-        assert_eq!(bytes, data, "loaded chunks re-serialize byte-exactly");
-    }
-    if let Ok(verified) = load_verified(data) {
-        assert!(verified.max_stack() <= 1024);
-        let _ = disassemble(verified.chunk());
-    }
-});
+fuzz_target!(|data: &[u8]| tt_fuzz_targets::load::fuzz_load(data));

@@ -7,6 +7,7 @@
 //! * [`typing`]: value typing between runtime [`Value`](tt_vm::Value)s and JSON (§5).
 //! * [`writer`]: the direct document writer — the §4 compact text of a live instance in one
 //!   pass, byte-identical to [`document_of`]`(..).to_json()`.
+//! * [`failpoint`]: injected write failures for tests (`TT_PERSIST_FAULT_FILE`).
 //! * [`instance_store`]: glue that lets a [`Store`] serve as the runtime's
 //!   [`InstanceStore`](tt_vm::runtime::InstanceStore) and converts live instances to and from
 //!   documents.
@@ -17,6 +18,7 @@
 #![warn(missing_docs)]
 
 pub mod document;
+pub mod failpoint;
 pub mod instance_store;
 pub mod store;
 pub mod typing;

@@ -197,6 +197,7 @@ impl Store {
     pub fn save(&self, id: &str, doc_json: &str) -> Result<(), PersistError> {
         check_saveable(id, doc_json)?;
         let conn = self.conn.lock();
+        super::failpoint::check()?;
         conn.prepare_cached(SQL_SAVE)?
             .execute(params![id, doc_json])?;
         Ok(())
@@ -220,6 +221,7 @@ impl Store {
                 stmt.execute(params![id, doc])?;
             }
         }
+        super::failpoint::check()?;
         tx.commit()?;
         Ok(docs.len())
     }
@@ -281,6 +283,7 @@ impl Store {
                 k = end + 1;
             }
         }
+        super::failpoint::check()?;
         tx.commit()?;
         for inst in insts {
             inst.borrow().set_dirty(false);
@@ -302,6 +305,7 @@ impl Store {
         };
         {
             let conn = self.conn.lock();
+            super::failpoint::check()?;
             conn.prepare_cached(sql)?.execute(params![inst.id(), doc])?;
         }
         inst.set_dirty(false);
@@ -337,6 +341,7 @@ impl Store {
             return Err(PersistError::ReservedId(id.to_owned()));
         }
         let conn = self.conn.lock();
+        super::failpoint::check()?;
         let n = conn.prepare_cached(SQL_DELETE)?.execute(params![id])?;
         Ok(n > 0)
     }

@@ -124,6 +124,16 @@ impl Engine {
         }
     }
 
+    /// Reopens the database when its file was deleted or replaced since the last request
+    /// (docs/spec/persistence.md §3.5): one `stat` per request otherwise.
+    pub fn refresh_store(&self) {
+        match tt_host::store::reopen_if_replaced(self.rt) {
+            Ok(true) => self.debug("database file deleted or replaced: reopened"),
+            Ok(false) => {}
+            Err(e) => self.debug(&format!("reopening the database: {e}")),
+        }
+    }
+
     /// Saves every resident instance modified since it was loaded or saved, except `except`
     /// (the transient receiver), in one transaction when possible
     /// (`tt_host::store::save_instances`). Returns the first error.

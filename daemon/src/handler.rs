@@ -42,6 +42,7 @@ pub fn execute(engine: &Engine, req: &Request) -> Response {
 }
 
 fn execute_inner(engine: &Engine, req: &Request) -> Response {
+    engine.refresh_store();
     if !req.block_op.is_empty() {
         let resp = match req.block_op.as_str() {
             "register" => register(engine, req),

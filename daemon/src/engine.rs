@@ -17,6 +17,8 @@ pub struct EngineConfig {
     pub db: Option<PathBuf>,
     /// `--plugin-dir` (already defaulted).
     pub plugin_dir: Option<PathBuf>,
+    /// `--trash-dir` (classes from source; `None` = do not load any).
+    pub trash_dir: Option<PathBuf>,
     /// `--debug`: diagnostics on stderr.
     pub debug: bool,
     /// `--trace` sink.
@@ -62,6 +64,8 @@ impl Engine {
         tt_host::lifecycle::init(db.as_deref(), dir.as_deref())
             .map_err(|e| EngineError::Init(e.to_string()))?;
         let plugins = Arc::new(Plugins::new(cfg.plugin_dir.clone()));
+        // Sends that reach Bash roll the request back instead of running Bash (§15).
+        crate::transaction::install(rt);
         let engine = Engine {
             rt,
             plugins,
@@ -82,7 +86,41 @@ impl Engine {
                 .map(|p| p.display().to_string())
                 .unwrap_or_else(|| "none".into())
         ));
+        engine.load_classes();
         Ok(engine)
+    }
+
+    /// Compiles and registers the classes of the trash directory (issue #15; §14). Classes a
+    /// native plugin already registered keep their plugin methods (a plugin's method wins).
+    fn load_classes(&self) {
+        let Some(dir) = self.cfg.trash_dir.as_ref() else {
+            return;
+        };
+        let loaded = crate::classes::load_dir(self.rt, dir);
+        for (file, why) in &loaded.skipped {
+            self.debug(&format!("classes: {} left out: {why}", file.display()));
+        }
+        let (mut native, mut fallback) = (0usize, 0usize);
+        for class in &loaded.report.classes {
+            for m in &class.methods {
+                if m.native {
+                    native += 1;
+                } else {
+                    fallback += 1;
+                    self.debug(&format!(
+                        "classes: {}>>{} falls back: {}",
+                        class.name,
+                        m.selector,
+                        m.reason.as_deref().unwrap_or("not native")
+                    ));
+                }
+            }
+        }
+        self.debug(&format!(
+            "classes from {}: {} classes, {native} native methods, {fallback} fallback",
+            dir.display(),
+            loaded.report.classes.len()
+        ));
     }
 
     /// The runtime.

@@ -43,6 +43,7 @@ pub fn execute(engine: &Engine, req: &Request) -> Response {
 
 fn execute_inner(engine: &Engine, req: &Request) -> Response {
     engine.refresh_store();
+    crate::transaction::begin(engine.rt());
     if !req.block_op.is_empty() {
         let resp = match req.block_op.as_str() {
             "register" => register(engine, req),
@@ -317,7 +318,15 @@ fn error_response(e: &tt_vm::Error) -> Response {
 }
 
 /// §8.2 step 5: saves what the request created or modified before the response is written.
+/// A request that reached a method with no native body is rolled back instead and answers
+/// 200 (§15).
 fn persist(engine: &Engine, except: Option<&str>, resp: Response) -> Response {
+    if let Some((receiver, selector)) = crate::transaction::abort_if_needs_bash(engine.rt()) {
+        let why = format!("{receiver} {selector} has no native body: rolled back → fallback");
+        engine.debug(&why);
+        engine.trace().line(&why);
+        return Response::fallback();
+    }
     match engine.persist_dirty(except) {
         Ok(()) => resp,
         Err(e) if resp.exit_code == EXIT_OK => Response::error(e.message()),

@@ -1,5 +1,6 @@
 //! `tt`: the Trashtalk runtime's command-line tool and daemon (docs/spec/daemon-protocol.md).
 
+mod classes;
 mod cli;
 mod engine;
 mod exports;
@@ -11,6 +12,7 @@ mod server;
 mod stdio;
 mod tools;
 mod trace;
+mod transaction;
 mod typing;
 
 /// Installs the Cranelift tier into `rt` unless `TT_JIT=0`.

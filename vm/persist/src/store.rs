@@ -175,8 +175,19 @@ impl std::ops::DerefMut for Open {
     }
 }
 
+/// Ids a [`Store`] loaded and saved while tracking ([`Store::track`]): what a host needs to
+/// undo the rows a unit of work created (docs/spec/daemon-protocol.md §15).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tracked {
+    /// Ids whose rows were read (whether or not a row existed).
+    pub loaded: std::collections::HashSet<String>,
+    /// Ids written one by one ([`Store::save`], [`Store::save_instance`]).
+    pub saved: std::collections::HashSet<String>,
+}
+
 /// The shared instance database. See the module docs.
 pub struct Store {
+    tracked: Mutex<Option<Tracked>>,
     conn: Mutex<Open>,
     path: PathBuf,
     mode: JournalMode,
@@ -214,6 +225,7 @@ impl Store {
         let mut warnings = Vec::new();
         let open = connect(path, mode, &mut warnings)?;
         Ok(Store {
+            tracked: Mutex::new(None),
             conn: Mutex::new(open),
             path: path.to_path_buf(),
             mode,
@@ -240,6 +252,26 @@ impl Store {
         let mut warnings = Vec::new();
         *open = connect(&self.path, self.mode, &mut warnings)?;
         Ok(true)
+    }
+
+    /// Starts recording the ids loaded and saved one by one (`true`, forgetting an earlier
+    /// record) or stops (`false`).
+    pub fn track(&self, on: bool) {
+        *self.tracked.lock() = on.then(Tracked::default);
+    }
+
+    /// What was recorded since [`Store::track`]`(true)` (empty when not tracking).
+    pub fn tracked(&self) -> Tracked {
+        self.tracked.lock().clone().unwrap_or_default()
+    }
+
+    fn note(&self, id: &str, saved: bool) {
+        if let Some(t) = self.tracked.lock().as_mut() {
+            let set = if saved { &mut t.saved } else { &mut t.loaded };
+            if !set.contains(id) {
+                set.insert(id.to_owned());
+            }
+        }
     }
 
     /// The database file.
@@ -274,6 +306,8 @@ impl Store {
         let conn = self.conn.lock();
         conn.prepare_cached(SQL_SAVE)?
             .execute(params![id, doc_json])?;
+        drop(conn);
+        self.note(id, true);
         Ok(())
     }
 
@@ -379,6 +413,7 @@ impl Store {
             let conn = self.conn.lock();
             conn.prepare_cached(sql)?.execute(params![inst.id(), doc])?;
         }
+        self.note(inst.id(), true);
         inst.set_dirty(false);
         Ok(())
     }
@@ -390,6 +425,7 @@ impl Store {
         if is_kv_id(id) {
             return Ok(None);
         }
+        self.note(id, false);
         let conn = self.conn.lock();
         let mut stmt = conn.prepare_cached(SQL_LOAD)?;
         let data = stmt

@@ -226,6 +226,20 @@ fn message(engine: &Engine, req: &Request) -> Response {
     };
     let method = sel.and_then(|sel| rt.dispatch().lookup(cid, side, sel));
     let native = method.is_some_and(|m| !matches!(m.imp, MethodImpl::BashFallback { .. }));
+    if !native
+        && let Some(sel) = sel
+        && method.is_some()
+        && rt
+            .method_pragmas(cid, side, sel)
+            .iter()
+            .any(|p| p == "procyonOnly")
+    {
+        // The Bash runtime's own error for a procyonOnly method without a native body (§14).
+        return Response::error(format!(
+            "Method '{}' requires the native Procyon plugin for {}.",
+            req.selector, req.class
+        ));
+    }
 
     if side == Side::Class {
         let create = method.is_none() && &*normalize_selector(&req.selector) == "new";

@@ -43,6 +43,16 @@ Tally subclass: Object
     ^ @ self forever
   ]
 
+  method: fast [
+    pragma: procyonOnly
+    ^ count + 1
+  ]
+
+  method: fastButBroken [
+    pragma: procyonOnly
+    ^ thisContext
+  ]
+
   rawMethod: shellOnly [
     echo "from bash"
   ]
@@ -211,4 +221,18 @@ fn runtime_errors_answer_in_band() {
     let err = r["error"].as_str().unwrap_or_default();
     assert!(err.contains("depth limit"), "{r}");
     assert!(r.get("execution_mode").is_none() || r["execution_mode"] != "fallback");
+}
+
+#[test]
+fn procyon_only_methods_run_natively_or_answer_the_bash_error() {
+    let trash = trash_dir("cls-po");
+    let d = start("clspo", &trash.0);
+    let r = send(&d, "Tally", STATE, "fast", &[]);
+    assert_eq!(r["result"], "2", "{r}");
+    assert_eq!(r["execution_mode"], "native");
+    let r = send(&d, "Tally", STATE, "fastButBroken", &[]);
+    assert_eq!(
+        r,
+        json!({"exit_code":1,"error":"Method 'fastButBroken' requires the native Procyon plugin for Tally."})
+    );
 }

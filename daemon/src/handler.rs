@@ -214,6 +214,9 @@ fn message(engine: &Engine, req: &Request) -> Response {
         engine.trace().line(&format!(
             "{what}: no plugin, class not registered → fallback"
         ));
+        engine.debug(&format!(
+            "{what} → fallback: no plugin, class not registered"
+        ));
         return Response::fallback();
     };
     // Never intern selectors from the wire: one that was never interned has no method anywhere.
@@ -241,12 +244,18 @@ fn message(engine: &Engine, req: &Request) -> Response {
         ));
     }
 
+    // Why a method found is not native (`--debug`).
+    let why = match method.map(|m| &m.imp) {
+        Some(MethodImpl::BashFallback { reason }) => reason.clone(),
+        _ => "no such method".to_string(),
+    };
     if side == Side::Class {
         let create = method.is_none() && &*normalize_selector(&req.selector) == "new";
         if !native && !create {
             engine
                 .trace()
                 .line(&format!("{what}: no native class method → fallback"));
+            engine.debug(&format!("{what} → fallback: {why}"));
             return Response::fallback();
         }
         engine.trace().line(&format!("{what}: native method table"));
@@ -268,6 +277,7 @@ fn message(engine: &Engine, req: &Request) -> Response {
         engine
             .trace()
             .line(&format!("{what}: no native instance method → fallback"));
+        engine.debug(&format!("{what} → fallback: {why}"));
         return Response::fallback();
     }
     // Transient receiver (§8.3).

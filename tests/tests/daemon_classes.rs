@@ -236,3 +236,26 @@ fn procyon_only_methods_run_natively_or_answer_the_bash_error() {
         json!({"exit_code":1,"error":"Method 'fastButBroken' requires the native Procyon plugin for Tally."})
     );
 }
+
+#[test]
+fn fallback_says_why_under_debug() {
+    let trash = trash_dir("cls-dbg");
+    let mut d = Daemon::start(
+        "clsdbg",
+        false,
+        &["--debug", "--trash-dir", trash.0.to_str().unwrap()],
+    );
+    assert_eq!(send(&d, "Tally", STATE, "shellOnly", &[]), fallback());
+    assert_eq!(send(&d, "Tally", STATE, "quiet", &[]), fallback());
+    assert_eq!(send(&d, "Tally", STATE, "spawnThenShell", &[]), fallback());
+    d.signal("TERM");
+    assert!(d.wait_exit(10).is_some());
+    let err = d.stderr();
+    let line = |needle: &str| {
+        err.lines()
+            .any(|l| l.contains("fallback") && l.contains(needle))
+    };
+    assert!(line("raw bash method"), "{err}");
+    assert!(line("pragma bashOnly"), "{err}");
+    assert!(line("rolled back"), "{err}");
+}

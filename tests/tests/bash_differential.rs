@@ -75,7 +75,7 @@ fn run_bash(home: &Path, jq_dir: &Path, socket: &Path, script: &str) -> String {
 cd "$HOME/.trashtalk"
 source lib/trash.bash 2>/dev/null
 norm() { sed -e "s/[a-z]*_[0-9a-f]\{8\}-[0-9a-f-]*/ID/g" -e 's/"created_at":"[0-9]*"/"created_at":"T"/g'; }
-show() { local out; out=$(@ "$@" 2>&1); echo "result: $out" | norm; }
+show() { local out; out=$(@ "$@" 2>&1 | grep -v '^\[INFO\]'); echo "result: $out" | norm; }
 state() { _env_get "$1" | norm; echo; }
 mode() { echo "mode: $(_get_last_execution_mode)"; }
 "#;
@@ -98,15 +98,56 @@ mode() { echo "mode: $(_get_last_execution_mode)"; }
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Writes `classes` (name, source) into the copy's `trash/` and compiles them with the Bash
+/// runtime's own compiler into `trash/.compiled/`.
+fn add_classes(home: &Path, jq_dir: &Path, classes: &[(&str, &str)]) {
+    let root = home.join(".trashtalk");
+    let path = format!(
+        "{}:{}",
+        jq_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for (name, text) in classes {
+        std::fs::write(root.join(format!("trash/{name}.trash")), text).unwrap();
+        let out = Command::new("bash")
+            .arg("lib/jq-compiler/driver.bash")
+            .arg("compile")
+            .arg(format!("trash/{name}.trash"))
+            .current_dir(&root)
+            .env("HOME", home)
+            .env("PATH", &path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::write(root.join(format!("trash/.compiled/{name}")), out.stdout).unwrap();
+    }
+}
+
 /// The sends of `script` through the Bash runtime alone and with the daemon: (alone, daemon).
 fn both(tag: &str, test: &str, script: &str) -> Option<(String, String)> {
+    both_with(tag, test, &[], script)
+}
+
+/// [`both`] with extra classes compiled into both copies first.
+fn both_with(
+    tag: &str,
+    test: &str,
+    classes: &[(&str, &str)],
+    script: &str,
+) -> Option<(String, String)> {
     let (src, jq_dir) = setup(test)?;
     let alone_dir = TmpDir::new(&format!("{tag}a"));
     let home = private_copy(&alone_dir, &src);
+    add_classes(&home, &jq_dir, classes);
     let alone = run_bash(&home, &jq_dir, &alone_dir.join("none.sock"), script);
 
     let dir = TmpDir::new(&format!("{tag}d"));
     let home = private_copy(&dir, &src);
+    add_classes(&home, &jq_dir, classes);
     let sock = dir.join("tt.sock");
     let plugins = home.join(".trashtalk/trash/.compiled");
     let mut child = Command::new(tt_bin())
@@ -160,6 +201,65 @@ show Counter description; mode
     assert!(
         !answers(&alone).is_empty(),
         "no output from the Bash runtime"
+    );
+    assert_eq!(
+        answers(&alone),
+        answers(&with),
+        "alone:\n{alone}\nwith the daemon:\n{with}"
+    );
+}
+
+const DIFF_BASE: &str = "DiffBase subclass: Object
+  instanceVars: total:5 label
+  method: addTo: n [
+    total := total + n
+    ^ total
+  ]
+  method: named: s [
+    label := s
+    ^ label
+  ]
+";
+
+const DIFF_KID: &str = "DiffKid subclass: DiffBase
+  include: Debuggable
+  instanceVars: ratio:2 tag:'kid'
+  method: scale [
+    total := total * ratio
+    ^ total
+  ]
+  method: getTag [
+    ^ tag
+  ]
+";
+
+#[test]
+fn inherited_ivars_defaults_and_traits_answer_as_in_bash() {
+    let script = r#"
+k=$(@ DiffKid new)
+state "$k"
+show $k addTo: 3; mode; state "$k"
+show $k scale; mode; state "$k"
+show $k named: hello; state "$k"
+show $k getTag; mode
+show $k addTo: -20; state "$k"
+"#;
+    let classes = [("DiffBase", DIFF_BASE), ("DiffKid", DIFF_KID)];
+    let Some((alone, with)) = both_with(
+        "diffk",
+        "inherited_ivars_defaults_and_traits_answer_as_in_bash",
+        &classes,
+        script,
+    ) else {
+        return;
+    };
+    assert!(
+        with.lines().any(|l| l == "mode: native"),
+        "the daemon served none of the sends natively:\n{with}"
+    );
+    assert!(
+        alone.contains("\"_vars\""),
+        "no state from the Bash runtime:\n{alone}"
     );
     assert_eq!(
         answers(&alone),

@@ -48,6 +48,9 @@ pub struct DaemonFlags {
     /// Plugin directory (default ~/.trashtalk/trash/.compiled).
     #[arg(long = "plugin-dir", value_name = "DIR")]
     pub plugin_dir: Option<PathBuf>,
+    /// Class sources to compile at start (default: the parent of --plugin-dir; `none` = off).
+    #[arg(long = "trash-dir", value_name = "DIR|none")]
+    pub trash_dir: Option<String>,
     /// Diagnostic lines on stderr.
     #[arg(long)]
     pub debug: bool,
@@ -296,6 +299,7 @@ fn demo() -> Result<String, CliError> {
 const LONG_FLAGS: &[&str] = &[
     "socket",
     "plugin-dir",
+    "trash-dir",
     "debug",
     "idle-timeout",
     "db",
@@ -431,9 +435,16 @@ fn daemon(flags: DaemonFlags) -> Result<Option<String>, CliError> {
     if flags.restart {
         manage::stop_for_restart(&socket);
     }
+    let trash_dir = flags
+        .trash_dir
+        .as_deref()
+        .map(crate::classes::TrashDir::parse)
+        .unwrap_or_default()
+        .resolve(plugin_dir.as_deref());
     let cfg = EngineConfig {
         db: flags.db.clone(),
         plugin_dir,
+        trash_dir,
         debug: flags.debug,
         trace: open_sink(flags.trace.as_deref(), "trace")?,
         profile: open_sink(flags.profile.as_deref(), "profile")?,

@@ -17,6 +17,8 @@ pub struct EngineConfig {
     pub db: Option<PathBuf>,
     /// `--plugin-dir` (already defaulted).
     pub plugin_dir: Option<PathBuf>,
+    /// `--trash-dir` (classes from source; `None` = do not load any).
+    pub trash_dir: Option<PathBuf>,
     /// `--debug`: diagnostics on stderr.
     pub debug: bool,
     /// `--trace` sink.
@@ -77,6 +79,8 @@ impl Engine {
         )
         .map_err(|e| EngineError::Init(e.to_string()))?;
         let plugins = Arc::new(Plugins::new(cfg.plugin_dir.clone()));
+        // Sends that reach Bash roll the request back instead of running Bash (§15).
+        crate::transaction::install(rt);
         let engine = Engine {
             rt,
             plugins,
@@ -98,6 +102,7 @@ impl Engine {
                 .unwrap_or_else(|| "none".into())
         ));
         engine.plugin_dir_diagnostics();
+        engine.load_classes();
         Ok(engine)
     }
 
@@ -117,6 +122,39 @@ impl Engine {
         for w in tt_host::plugin::PluginDir::new(dir.to_path_buf()).misnamed_files() {
             self.debug(&format!("warning: {w}"));
         }
+    }
+
+    /// Compiles and registers the classes of the trash directory (issue #15; §14). Classes a
+    /// native plugin already registered keep their plugin methods (a plugin's method wins).
+    fn load_classes(&self) {
+        let Some(dir) = self.cfg.trash_dir.as_ref() else {
+            return;
+        };
+        let loaded = crate::classes::load_dir(self.rt, dir);
+        for (file, why) in &loaded.skipped {
+            self.debug(&format!("classes: {} left out: {why}", file.display()));
+        }
+        let (mut native, mut fallback) = (0usize, 0usize);
+        for class in &loaded.report.classes {
+            for m in &class.methods {
+                if m.native {
+                    native += 1;
+                } else {
+                    fallback += 1;
+                    self.debug(&format!(
+                        "classes: {}>>{} falls back: {}",
+                        class.name,
+                        m.selector,
+                        m.reason.as_deref().unwrap_or("not native")
+                    ));
+                }
+            }
+        }
+        self.debug(&format!(
+            "classes from {}: {} classes, {native} native methods, {fallback} fallback",
+            dir.display(),
+            loaded.report.classes.len()
+        ));
     }
 
     /// The runtime.
@@ -161,6 +199,16 @@ impl Engine {
     /// The limits of each request.
     pub fn request_limits(&self) -> RequestLimits {
         self.cfg.limits
+    }
+
+    /// Reopens the database when its file was deleted or replaced since the last request
+    /// (docs/spec/persistence.md §3.5): one `stat` per request otherwise.
+    pub fn refresh_store(&self) {
+        match tt_host::store::reopen_if_replaced(self.rt) {
+            Ok(true) => self.debug("database file deleted or replaced: reopened"),
+            Ok(false) => {}
+            Err(e) => self.debug(&format!("reopening the database: {e}")),
+        }
     }
 
     /// Saves every resident instance modified since it was loaded or saved, except `except`

@@ -45,6 +45,8 @@ pub fn execute(engine: &Engine, req: &Request) -> Response {
 }
 
 fn execute_inner(engine: &Engine, req: &Request) -> Response {
+    engine.refresh_store();
+    crate::transaction::begin(engine.rt());
     if !req.block_op.is_empty() {
         let resp = match req.block_op.as_str() {
             "register" => register(engine, req),
@@ -215,6 +217,9 @@ fn message(engine: &Engine, req: &Request) -> Response {
         engine.trace().line(&format!(
             "{what}: no plugin, class not registered → fallback"
         ));
+        engine.debug(&format!(
+            "{what} → fallback: no plugin, class not registered"
+        ));
         return Response::fallback();
     };
     // Never intern selectors from the wire: one that was never interned has no method anywhere.
@@ -227,13 +232,33 @@ fn message(engine: &Engine, req: &Request) -> Response {
     };
     let method = sel.and_then(|sel| rt.dispatch().lookup(cid, side, sel));
     let native = method.is_some_and(|m| !matches!(m.imp, MethodImpl::BashFallback { .. }));
+    if !native
+        && let Some(sel) = sel
+        && method.is_some()
+        && rt
+            .method_pragmas(cid, side, sel)
+            .iter()
+            .any(|p| p == "procyonOnly")
+    {
+        // The Bash runtime's own error for a procyonOnly method without a native body (§14).
+        return Response::error(format!(
+            "Method '{}' requires the native Procyon plugin for {}.",
+            req.selector, req.class
+        ));
+    }
 
+    // Why a method found is not native (`--debug`).
+    let why = match method.map(|m| &m.imp) {
+        Some(MethodImpl::BashFallback { reason }) => reason.clone(),
+        _ => "no such method".to_string(),
+    };
     if side == Side::Class {
         let create = method.is_none() && &*normalize_selector(&req.selector) == "new";
         if !native && !create {
             engine
                 .trace()
                 .line(&format!("{what}: no native class method → fallback"));
+            engine.debug(&format!("{what} → fallback: {why}"));
             return Response::fallback();
         }
         engine.trace().line(&format!("{what}: native method table"));
@@ -255,6 +280,7 @@ fn message(engine: &Engine, req: &Request) -> Response {
         engine
             .trace()
             .line(&format!("{what}: no native instance method → fallback"));
+        engine.debug(&format!("{what} → fallback: {why}"));
         return Response::fallback();
     }
     // Transient receiver (§8.3).
@@ -323,11 +349,21 @@ fn error_response(e: &tt_vm::Error) -> Response {
 /// nothing and answers the limit's error. One whose code ran to its end before a deadline or
 /// shutdown noticed keeps its answer; a spent memory budget always fails the request (values
 /// past the budget were not made).
+/// A request that reached a method with no native body is rolled back instead and answers
+/// 200 (§15).
 fn persist(engine: &Engine, except: Option<&str>, resp: Response) -> Response {
     if let Err(e) = tt_vm::limits::poll()
         && (resp.exit_code != EXIT_OK || e.kind() == ErrorKind::MemoryLimit)
     {
+        // A stopped request is rolled back like one that reached Bash, but answers the error.
+        crate::transaction::rollback_current(engine.rt());
         return limit_response(engine, &e);
+    }
+    if let Some((receiver, selector)) = crate::transaction::abort_if_needs_bash(engine.rt()) {
+        let why = format!("{receiver} {selector} has no native body: rolled back → fallback");
+        engine.debug(&why);
+        engine.trace().line(&why);
+        return Response::fallback();
     }
     match engine.persist_dirty(except) {
         Ok(()) => resp,

@@ -4,6 +4,7 @@
 //! (`tests/fuzz-targets`, docs/fuzzing.md) can run the daemon's request path in-process through
 //! [`inprocess`]; everything else is private to the tool.
 
+mod classes;
 mod cli;
 mod engine;
 mod exports;
@@ -16,6 +17,7 @@ mod server;
 mod stdio;
 mod tools;
 mod trace;
+mod transaction;
 mod typing;
 
 /// Installs the Cranelift tier into `rt` unless `TT_JIT=0`.

@@ -44,6 +44,40 @@ fn runtime_store(rt: &Runtime) -> Option<Arc<Store>> {
     same.then_some(store)
 }
 
+/// Reopens the runtime's [`Store`] when its database file was deleted or replaced since it
+/// was opened (the Bash runtime's `rm -f instances.db`; docs/spec/persistence.md §3.5).
+/// Returns whether it reopened; one `stat` when nothing changed. A store that is not the one
+/// [`open_store`] opened is left alone.
+pub fn reopen_if_replaced(rt: &Runtime) -> Result<bool, Error> {
+    match runtime_store(rt) {
+        Some(store) => Ok(store.reopen_if_replaced()?),
+        None => Ok(false),
+    }
+}
+
+/// Starts (`true`) or stops recording the ids the runtime's [`Store`] loads and saves one by
+/// one ([`Store::track`]); no-op without such a store.
+pub fn track(rt: &Runtime, on: bool) {
+    if let Some(store) = runtime_store(rt) {
+        store.track(on);
+    }
+}
+
+/// What the runtime's [`Store`] recorded since [`track`]`(rt, true)`.
+pub fn tracked(rt: &Runtime) -> tt_persist::Tracked {
+    runtime_store(rt).map(|s| s.tracked()).unwrap_or_default()
+}
+
+/// Deletes the stored row of `id` from the runtime's [`Store`] (the daemon's rollback of an
+/// instance created during a request, docs/spec/daemon-protocol.md §15). Returns whether a
+/// row existed; `false` without such a store.
+pub fn delete_row(rt: &Runtime, id: &str) -> Result<bool, Error> {
+    match runtime_store(rt) {
+        Some(store) => Ok(store.delete(id)?),
+        None => Ok(false),
+    }
+}
+
 /// Saves `insts` (TT_Close, the daemon's end of request): with the runtime's own [`Store`] in
 /// one transaction ([`Store::save_instances`]); if that batch fails for another reason than a
 /// busy database, each instance is saved on its own so that one bad instance does not keep

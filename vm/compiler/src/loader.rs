@@ -418,13 +418,20 @@ impl<'d> FileSet<'d> {
 
 /// Pragmas that keep a compiled method in Bash, with the reason (every pragma does: the known
 /// ones change how Bash runs the method, unknown ones cannot be assumed harmless).
+///
+/// `procyonOnly` is the exception: it asks for a native body, so it never keeps a compiled
+/// method in Bash (one that does not compile answers the Bash runtime's error for it,
+/// docs/spec/daemon-protocol.md §14).
 fn pragma_fallback(pragmas: &[String]) -> Option<String> {
-    pragmas.first().map(|p| match p.as_str() {
-        "bashOnly" => "pragma bashOnly".to_string(),
-        "stream" => "pragma stream: every statement's output is part of the result".to_string(),
-        "direct" => "pragma direct: the method runs in the caller's shell".to_string(),
-        other => format!("unknown pragma '{other}'"),
-    })
+    pragmas
+        .iter()
+        .find(|p| p.as_str() != "procyonOnly")
+        .map(|p| match p.as_str() {
+            "bashOnly" => "pragma bashOnly".to_string(),
+            "stream" => "pragma stream: every statement's output is part of the result".to_string(),
+            "direct" => "pragma direct: the method runs in the caller's shell".to_string(),
+            other => format!("unknown pragma '{other}'"),
+        })
 }
 
 /// Serializes, loads and verifies a compiled chunk; a verifier rejection (a compiler bug)

@@ -28,7 +28,7 @@ use std::path::PathBuf;
 
 pub use document::InstanceDoc;
 pub use instance_store::{document_of, instance_from_doc};
-pub use store::{Store, resolve_db_path, resolve_db_path_with};
+pub use store::{JournalMode, Store, Tracked, resolve_db_path, resolve_db_path_with};
 pub use typing::{json_to_value, value_to_json};
 pub use writer::{document_json_of, write_document_json};
 

@@ -108,10 +108,89 @@ pub fn resolve_db_path_with(
     home.join(".trashtalk").join("instances.db")
 }
 
+/// The journal mode a [`Store`] puts its file in (docs/spec/persistence.md §3.2, §3.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum JournalMode {
+    /// Rollback journal deleted at each commit (`DELETE`, the default): the database is one
+    /// self-contained file between transactions, as the Bash runtime expects (it removes and
+    /// replaces `instances.db` as one file).
+    #[default]
+    Delete,
+    /// Write-ahead log (`WAL`): `-wal` and `-shm` files live beside the database. Kept for
+    /// measurements and embedders that own their file alone.
+    Wal,
+}
+
+impl JournalMode {
+    /// The `PRAGMA journal_mode` value.
+    pub fn pragma(self) -> &'static str {
+        match self {
+            JournalMode::Delete => "delete",
+            JournalMode::Wal => "wal",
+        }
+    }
+}
+
+/// Device and inode of a file: what tells a replaced or deleted database file from the one a
+/// connection has open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileId {
+    dev: u64,
+    ino: u64,
+}
+
+/// The identity of the file at `path` now (`None` when it does not exist).
+fn file_id(path: &Path) -> Option<FileId> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).ok().map(|m| FileId {
+            dev: m.dev(),
+            ino: m.ino(),
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+/// The open connection and the identity of the file it opened.
+struct Open {
+    conn: Connection,
+    file: Option<FileId>,
+}
+
+impl std::ops::Deref for Open {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Open {
+    fn deref_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+}
+
+/// Ids a [`Store`] loaded and saved while tracking ([`Store::track`]): what a host needs to
+/// undo the rows a unit of work created (docs/spec/daemon-protocol.md §15).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tracked {
+    /// Ids whose rows were read (whether or not a row existed).
+    pub loaded: std::collections::HashSet<String>,
+    /// Ids written one by one ([`Store::save`], [`Store::save_instance`]).
+    pub saved: std::collections::HashSet<String>,
+}
+
 /// The shared instance database. See the module docs.
 pub struct Store {
-    conn: Mutex<Connection>,
+    tracked: Mutex<Option<Tracked>>,
+    conn: Mutex<Open>,
     path: PathBuf,
+    mode: JournalMode,
     warnings: Vec<String>,
 }
 
@@ -126,45 +205,73 @@ impl std::fmt::Debug for Store {
 
 impl Store {
     /// Opens or creates the database at `path` (creating missing parent directories), applies
-    /// the connection settings of §3.2 and makes sure the schema of §3.1 exists.
+    /// the connection settings of §3.2 (journal mode [`JournalMode::Delete`]) and makes sure
+    /// the schema of §3.1 exists.
     ///
-    /// A journal mode other than `wal` (or a busy/read-only refusal to switch) does not fail:
-    /// it is recorded in [`Store::warnings`].
+    /// A journal mode other than the one asked for (or a busy/read-only refusal to switch)
+    /// does not fail: it is recorded in [`Store::warnings`].
     pub fn open(path: &Path) -> Result<Store, PersistError> {
+        Store::open_with(path, JournalMode::default())
+    }
+
+    /// [`Store::open`] with an explicit journal mode.
+    pub fn open_with(path: &Path, mode: JournalMode) -> Result<Store, PersistError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| PersistError::CreateDir {
                 path: dir.to_path_buf(),
                 source,
             })?;
         }
-        let conn = Connection::open(path)?;
-        conn.busy_timeout(DEFAULT_BUSY_TIMEOUT)?;
         let mut warnings = Vec::new();
-        match conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0)) {
-            Ok(mode) if mode.eq_ignore_ascii_case("wal") => {}
-            Ok(mode) => warnings.push(format!(
-                "journal_mode is '{mode}', not 'wal': continuing in '{mode}' mode"
-            )),
-            Err(e)
-                if matches!(
-                    e.sqlite_error_code(),
-                    Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked | ErrorCode::ReadOnly)
-                ) =>
-            {
-                warnings.push(format!(
-                    "could not switch journal_mode to WAL: {}",
-                    PersistError::from(e)
-                ));
-            }
-            Err(e) => return Err(e.into()),
-        }
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        create_schema(&conn)?;
+        let open = connect(path, mode, &mut warnings)?;
         Ok(Store {
-            conn: Mutex::new(conn),
+            tracked: Mutex::new(None),
+            conn: Mutex::new(open),
             path: path.to_path_buf(),
+            mode,
             warnings,
         })
+    }
+
+    /// Reopens the database when the file at [`Store::path`] is no longer the one the
+    /// connection has open: deleted (a new, empty database is created, as the Bash runtime
+    /// would), or replaced by another file (device or inode differ). Returns whether it
+    /// reopened. One `stat` when nothing changed (docs/spec/persistence.md §3.5).
+    pub fn reopen_if_replaced(&self) -> Result<bool, PersistError> {
+        let now = file_id(&self.path);
+        let mut open = self.conn.lock();
+        if now.is_some() && now == open.file {
+            return Ok(false);
+        }
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| PersistError::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let mut warnings = Vec::new();
+        *open = connect(&self.path, self.mode, &mut warnings)?;
+        Ok(true)
+    }
+
+    /// Starts recording the ids loaded and saved one by one (`true`, forgetting an earlier
+    /// record) or stops (`false`).
+    pub fn track(&self, on: bool) {
+        *self.tracked.lock() = on.then(Tracked::default);
+    }
+
+    /// What was recorded since [`Store::track`]`(true)` (empty when not tracking).
+    pub fn tracked(&self) -> Tracked {
+        self.tracked.lock().clone().unwrap_or_default()
+    }
+
+    fn note(&self, id: &str, saved: bool) {
+        if let Some(t) = self.tracked.lock().as_mut() {
+            let set = if saved { &mut t.saved } else { &mut t.loaded };
+            if !set.contains(id) {
+                set.insert(id.to_owned());
+            }
+        }
     }
 
     /// The database file.
@@ -177,7 +284,7 @@ impl Store {
         &self.warnings
     }
 
-    /// The connection's current journal mode (`wal` normally).
+    /// The connection's current journal mode (`delete` normally).
     pub fn journal_mode(&self) -> Result<String, PersistError> {
         let conn = self.conn.lock();
         Ok(conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?)
@@ -200,6 +307,8 @@ impl Store {
         super::failpoint::check()?;
         conn.prepare_cached(SQL_SAVE)?
             .execute(params![id, doc_json])?;
+        drop(conn);
+        self.note(id, true);
         Ok(())
     }
 
@@ -308,6 +417,7 @@ impl Store {
             super::failpoint::check()?;
             conn.prepare_cached(sql)?.execute(params![inst.id(), doc])?;
         }
+        self.note(inst.id(), true);
         inst.set_dirty(false);
         Ok(())
     }
@@ -319,6 +429,7 @@ impl Store {
         if is_kv_id(id) {
             return Ok(None);
         }
+        self.note(id, false);
         let conn = self.conn.lock();
         let mut stmt = conn.prepare_cached(SQL_LOAD)?;
         let data = stmt
@@ -416,6 +527,40 @@ fn check_saveable(id: &str, doc_json: &str) -> Result<(), PersistError> {
         return Err(PersistError::InvalidJson("not a JSON object".into()));
     }
     Ok(())
+}
+
+/// Opens a connection with the §3.2 settings and the §3.1 schema, and records the identity of
+/// the file it opened.
+fn connect(
+    path: &Path,
+    mode: JournalMode,
+    warnings: &mut Vec<String>,
+) -> Result<Open, PersistError> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(DEFAULT_BUSY_TIMEOUT)?;
+    let want = mode.pragma();
+    match conn.pragma_update_and_check(None, "journal_mode", want, |r| r.get::<_, String>(0)) {
+        Ok(got) if got.eq_ignore_ascii_case(want) => {}
+        Ok(got) => warnings.push(format!(
+            "journal_mode is '{got}', not '{want}': continuing in '{got}' mode"
+        )),
+        Err(e)
+            if matches!(
+                e.sqlite_error_code(),
+                Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked | ErrorCode::ReadOnly)
+            ) =>
+        {
+            warnings.push(format!(
+                "could not switch journal_mode to {want}: {}",
+                PersistError::from(e)
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    create_schema(&conn)?;
+    let file = file_id(path);
+    Ok(Open { conn, file })
 }
 
 /// Creates the §3.1 schema; tolerant of concurrent initializers and of extra columns/indexes.

@@ -165,15 +165,15 @@ fn reopen_is_idempotent_and_tolerates_extra_columns() {
 }
 
 #[test]
-fn wal_mode_is_on() {
+fn rollback_journal_mode_is_on() {
     let (_d, path, store) = temp_store();
     assert!(store.warnings().is_empty(), "{:?}", store.warnings());
-    assert_eq!(store.journal_mode().unwrap(), "wal");
+    assert_eq!(store.journal_mode().unwrap(), "delete");
     let c = Connection::open(&path).unwrap();
     let mode: String = c
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(mode, "wal", "WAL is persistent in the file");
+    assert_eq!(mode, "delete", "a second connection sees the file's mode");
     store.checkpoint().unwrap();
 }
 
@@ -449,7 +449,7 @@ fn sqlite3_cli_and_store_see_each_other() {
         return;
     }
     let (_d, path, store) = temp_store();
-    assert_eq!(cli(&path, "PRAGMA journal_mode;").trim(), "wal");
+    assert_eq!(cli(&path, "PRAGMA journal_mode;").trim(), "delete");
     cli(
         &path,
         r#"INSERT OR REPLACE INTO instances (id, data) VALUES ('counter_bash', json('{"class":"Counter","created_at":"1700000000","_vars":["value"],"value":25}'));"#,
@@ -549,10 +549,12 @@ fn write_failure_is_reported_with_sqlites_message() {
         .save_batch(&[("blocked_2".into(), r#"{"class":"B"}"#.into())])
         .unwrap_err();
     assert_eq!(err.to_string(), "database is locked");
-    // Readers are not blocked in WAL mode, and do not see the uncommitted row.
-    assert!(store.load("before_1").unwrap().is_some());
-    assert_eq!(store.load("locker_1").unwrap(), None);
+    // With the rollback journal (§3.2) an EXCLUSIVE lock blocks readers too: they wait out the
+    // busy timeout and fail the same way.
+    let err = store.load("before_1").unwrap_err();
+    assert_eq!(err.to_string(), "database is locked");
     locker.commit();
+    assert!(store.load("before_1").unwrap().is_some());
     store.save("blocked_1", r#"{"class":"B"}"#).unwrap();
     assert!(store.load("locker_1").unwrap().is_some());
     assert_eq!(store.count_of_class("B").unwrap(), 2);

@@ -10,6 +10,7 @@ use smallvec::SmallVec;
 use tt_dispatch::{Method, SendCache, Side, selector_name};
 
 use super::CodeUnit;
+use super::builtins;
 use super::fused::{Opnd, X};
 use crate::block::{BLOCK_ID_PREFIX, Block, Cell, Home, block_not_found, registry};
 use crate::error::{Error, Result};
@@ -949,12 +950,17 @@ impl<'rt> Run<'rt> {
                     }
                     None => {
                         let class = inst.class_name().clone();
-                        self.not_understood(recv, &class, site, args, Side::Instance)
+                        self.not_understood(recv, &class, site, args, Side::Instance, false)
                     }
                 }
             }
             ValueRef::Block(_) => self.block_message(recv, site, args, caller_self),
             _ => {
+                // Typed primitives answer their built-in protocol first (§10.4).
+                let typed = !matches!(recv.view(), ValueRef::Str(_) | ValueRef::Json(_));
+                if typed && let Some(r) = self.send_primitive(recv, site, &args) {
+                    return r;
+                }
                 // Ids may load from the store, names may run a class loader, both may reach
                 // the Bash bridge.
                 self.publish_depth();
@@ -972,10 +978,15 @@ impl<'rt> Run<'rt> {
                 }
                 match self.rt.lookup_instance(&text) {
                     Ok(inst) => self.send(&Value::instance(inst), site, args, caller_self),
-                    Err(e) => match self.rt.bash_fallback(&text, site.selector(), &args) {
-                        Some(r) => r.map_err(Unwind::from),
-                        None => Err(e.into()),
-                    },
+                    Err(e) => {
+                        if !typed && let Some(r) = self.send_primitive(recv, site, &args) {
+                            return r;
+                        }
+                        match self.rt.bash_fallback(&text, site.selector(), &args) {
+                            Some(r) => r.map_err(Unwind::from),
+                            None => Err(builtins::not_understood(recv, site.selector(), e).into()),
+                        }
+                    }
                 }
             }
         }
@@ -994,6 +1005,9 @@ impl<'rt> Run<'rt> {
             "value" | "valueWith_" | "valueWith_and_" => self.invoke_block(&b, args, caller_self),
             "numArgs" => Ok(Value::int(b.param_count() as i64)),
             _ => {
+                if let Some(r) = self.send_primitive(recv, site, &args) {
+                    return r;
+                }
                 self.publish_depth();
                 let id = b.id_text();
                 match self.rt.bash_fallback(&id, site.selector(), &args) {
@@ -1021,7 +1035,9 @@ impl<'rt> Run<'rt> {
         };
         let m = site.lookup(self.rt.dispatch(), cid, Side::Class);
         let class_name: Arc<str> = name.into();
-        if m.is_none() && selector_name(site.selector()).as_deref() == Some("new") {
+        if (m.is_none() || self.is_object_raw(m))
+            && selector_name(site.selector()).as_deref() == Some("new")
+        {
             let inst = self.rt.new_instance_of(cid)?;
             let v = Value::instance(inst);
             self.initialize(&v)?;
@@ -1076,8 +1092,40 @@ impl<'rt> Run<'rt> {
             Some(m) if !matches!(m.imp, MethodImpl::BashFallback { .. }) => {
                 self.call_method(m, recv, args)
             }
-            _ => self.not_understood(recv, class, site, args, side),
+            _ => {
+                if side == Side::Instance
+                    && (m.is_none() || self.is_object_raw(m))
+                    && recv.as_instance().is_some()
+                    && let Some(f) = builtins::object_method(site.selector())
+                {
+                    self.publish_depth();
+                    return Ok(f(self.rt, recv, &args)?);
+                }
+                self.not_understood(recv, class, site, args, side, m.is_some())
+            }
         }
+    }
+
+    /// Whether `m` is a Bash-only method of the class `Object` (the Bash runtime's own raw
+    /// `Object` methods, whose answers the built-in protocol gives natively, §10.4).
+    fn is_object_raw(&self, m: Option<&'static Method<MethodImpl>>) -> bool {
+        m.is_some_and(|m| {
+            matches!(m.imp, MethodImpl::BashFallback { .. })
+                && self.rt.dispatch().class_name(m.owner).as_deref() == Some("Object")
+        })
+    }
+
+    /// The built-in protocol of a primitive receiver (§10.4), if it answers the selector.
+    fn send_primitive(
+        &mut self,
+        recv: &Value,
+        site: &SendCache<MethodImpl>,
+        args: &Args,
+    ) -> Option<Flow> {
+        let class = builtins::primitive_class(recv)?;
+        let f = builtins::primitive_method(class, site.selector())?;
+        self.publish_depth();
+        Some(f(self.rt, recv, args).map_err(Unwind::from))
     }
 
     fn not_understood(
@@ -1087,6 +1135,7 @@ impl<'rt> Run<'rt> {
         site: &SendCache<MethodImpl>,
         args: Args,
         side: Side,
+        bash_method: bool,
     ) -> Flow {
         self.publish_depth();
         let text = recv.text();
@@ -1094,9 +1143,15 @@ impl<'rt> Run<'rt> {
             Some(r) => r.map_err(Unwind::from),
             None => {
                 let sel = selector_name(site.selector()).unwrap_or_default();
-                Err(Error::not_found(match side {
-                    Side::Instance => format!("unknown method: {class} {sel}"),
-                    Side::Class => format!("unknown class method: {class} {sel}"),
+                Err(Error::not_found(match (side, bash_method) {
+                    (Side::Instance, true) => {
+                        format!("{class}>>{sel} is a Bash method (no native body)")
+                    }
+                    (Side::Class, true) => {
+                        format!("{class} class>>{sel} is a Bash method (no native body)")
+                    }
+                    (Side::Instance, false) => format!("unknown method: {class} {sel}"),
+                    (Side::Class, false) => format!("unknown class method: {class} {sel}"),
                 })
                 .into())
             }

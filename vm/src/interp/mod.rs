@@ -5,6 +5,7 @@
 //! one inline cache per send site) so the loop never re-parses bytes.
 
 mod compiled;
+mod builtins;
 mod exec;
 pub mod fused;
 pub mod json_ops;

@@ -1,0 +1,109 @@
+//! Built-in protocol: the answers the runtime gives without a method dictionary entry
+//! (docs/spec/ttbc.md §10.4, decisions in docs/builtins.md).
+//!
+//! * [`object_method`]: the object protocol every instance answers (`class`, `id`,
+//!   `printString`, `yourself`, `respondsTo:`, `isKindOf:`, `perform:` …, `asJson`, `delete`),
+//!   consulted when the class chain has no method for the selector, or only the Bash runtime's
+//!   own `Object` raw method (whose answer the built-in reproduces).
+//! * [`primitive_method`]: the protocol of integers, floats, strings, booleans, nil and blocks.
+//!
+//! Each table is a map from interned selector to a [`NativeFn`], the same record a native
+//! method of a class has, so a built-in call is an ordinary native call in both tiers.
+
+mod object;
+mod primitive;
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use tt_dispatch::{Sel, intern};
+
+use crate::block::{BLOCK_ID_PREFIX, registry};
+use crate::error::{Error, Result};
+use crate::method::NativeFn;
+use crate::runtime::Runtime;
+use crate::value::{Value, ValueRef};
+
+/// A built-in method table.
+type Table = HashMap<Sel, NativeFn>;
+
+/// Builds a table from `(selector, closure)` pairs.
+fn table(entries: Vec<(&str, NativeFn)>) -> Table {
+    entries.into_iter().map(|(s, f)| (intern(s), f)).collect()
+}
+
+/// The class name a primitive receiver reports (`class`, error messages); `None` for instances.
+pub(crate) fn primitive_class(v: &Value) -> Option<&'static str> {
+    Some(match v.view() {
+        ValueRef::Nil => "UndefinedObject",
+        ValueRef::Bool(_) => "Boolean",
+        ValueRef::Int(_) => "Integer",
+        ValueRef::Float(_) => "Float",
+        ValueRef::Str(_) => "String",
+        ValueRef::Json(j) if j.is_array() => "Array",
+        ValueRef::Json(_) => "Dictionary",
+        ValueRef::Block(_) => "Block",
+        ValueRef::Instance(_) => return None,
+    })
+}
+
+/// The built-in object-protocol method for `sel`, if there is one.
+pub(crate) fn object_method(sel: Sel) -> Option<&'static NativeFn> {
+    static OBJECT: LazyLock<Table> = LazyLock::new(object::table);
+    OBJECT.get(&sel)
+}
+
+/// The built-in method of primitive class `class` (a [`primitive_class`] name) for `sel`.
+pub(crate) fn primitive_method(class: &str, sel: Sel) -> Option<&'static NativeFn> {
+    static TABLES: LazyLock<HashMap<&'static str, Table>> = LazyLock::new(primitive::tables);
+    TABLES.get(class)?.get(&sel)
+}
+
+/// Whether `class` (a primitive class name) or the object protocol answers `selector`.
+pub(crate) fn answers(class: Option<&str>, selector: &str) -> bool {
+    let sel = intern(selector);
+    match class {
+        Some(c) => primitive_method(c, sel).is_some(),
+        None => object_method(sel).is_some(),
+    }
+}
+
+/// The `i`-th argument, or an error naming the selector (natives are called with the
+/// arguments of the send; a short list is a caller bug reported, never a panic).
+pub(crate) fn arg<'a>(args: &'a [Value], i: usize, sel: &str) -> Result<&'a Value> {
+    args.get(i)
+        .ok_or_else(|| Error::runtime(format!("{sel}: missing argument {}", i + 1)))
+}
+
+/// Evaluates a block argument with `args` (`value`, `value:` …); a value that is not a block
+/// (or a block id) answers itself, as `aBoolean and: 3` does in Smalltalk.
+pub(crate) fn value_of(rt: &Runtime, v: &Value, args: &[Value]) -> Result<Value> {
+    if let Some(b) = v.block_arc() {
+        return rt.invoke_block(&b, args);
+    }
+    if let ValueRef::Str(s) = v.view()
+        && s.starts_with(BLOCK_ID_PREFIX)
+        && let Some(b) = registry().lookup(s)
+    {
+        return rt.invoke_block(&b, args);
+    }
+    Ok(v.clone())
+}
+
+/// The error of a send no one answered (no instance, no built-in, no Bash bridge): typed
+/// primitives name their class and the selector (`unknown method: Integer foo`); a string is
+/// still first an instance id (§10.3), so its error keeps `instance not found: <text>` and
+/// names the class and selector after it.
+pub(crate) fn not_understood(recv: &Value, sel: Sel, lookup: Error) -> Error {
+    let name = tt_dispatch::selector_name(sel).unwrap_or_default();
+    match recv.view() {
+        ValueRef::Str(_) => Error::not_found(format!(
+            "{lookup} (String does not understand {name})"
+        )),
+        ValueRef::Json(_) => lookup,
+        _ => Error::not_found(format!(
+            "unknown method: {} {name}",
+            primitive_class(recv).unwrap_or("Object")
+        )),
+    }
+}

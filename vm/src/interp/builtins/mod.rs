@@ -97,9 +97,9 @@ pub(crate) fn value_of(rt: &Runtime, v: &Value, args: &[Value]) -> Result<Value>
 pub(crate) fn not_understood(recv: &Value, sel: Sel, lookup: Error) -> Error {
     let name = tt_dispatch::selector_name(sel).unwrap_or_default();
     match recv.view() {
-        ValueRef::Str(_) => Error::not_found(format!(
-            "{lookup} (String does not understand {name})"
-        )),
+        ValueRef::Str(_) => {
+            Error::not_found(format!("{lookup} (String does not understand {name})"))
+        }
         ValueRef::Json(_) => lookup,
         _ => Error::not_found(format!(
             "unknown method: {} {name}",

@@ -77,7 +77,11 @@ fn as_json(rt: &Runtime, inst: &Instance) -> Result<Value> {
     if let Some(c) = inst.created_at() {
         map.insert("created_at".into(), Json::String(c.to_owned()));
     }
-    let names = st.names.iter().map(|n| Json::String(n.to_string())).collect();
+    let names = st
+        .names
+        .iter()
+        .map(|n| Json::String(n.to_string()))
+        .collect();
     map.insert("_vars".into(), Json::Array(names));
     for (n, v) in st.names.iter().zip(st.values.iter()) {
         map.insert(n.to_string(), json_of(v));
@@ -91,13 +95,20 @@ fn as_json(rt: &Runtime, inst: &Instance) -> Result<Value> {
 pub(super) fn table() -> Table {
     let f = |c: fn(&Runtime, &Value, &[Value]) -> Result<Value>| NativeFn::new(c);
     super::table(vec![
-        ("class", f(|_, r, _| Ok(Value::string(this(r)?.class_name())))),
+        (
+            "class",
+            f(|_, r, _| Ok(Value::string(this(r)?.class_name()))),
+        ),
         ("id", f(|_, r, _| Ok(Value::string(this(r)?.id())))),
         (
             "printString",
             f(|_, r, _| {
                 let i = this(r)?;
-                Ok(Value::string_owned(format!("<{} {}>", i.class_name(), i.id())))
+                Ok(Value::string_owned(format!(
+                    "<{} {}>",
+                    i.class_name(),
+                    i.id()
+                )))
             }),
         ),
         ("yourself", f(|_, r, _| Ok(r.clone()))),

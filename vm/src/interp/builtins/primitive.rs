@@ -91,7 +91,7 @@ fn floor_div_mod(a: Num, b: Num, sel: &str, modulo: bool) -> Result<Value> {
 }
 
 fn float_to_int(f: f64, sel: &str) -> Result<Value> {
-    if f.is_finite() && f >= -9.223_372_036_854_776e18 && f < 9.223_372_036_854_776e18 {
+    if (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f) {
         Ok(Value::int(f as i64))
     } else {
         Err(overflow(sel))
@@ -141,10 +141,18 @@ fn common(class: &'static str) -> Vec<(&'static str, NativeFn)> {
         ("asString", f(|_, r, _| Ok(Value::string(&r.text())))),
         ("isNil", f(|_, _, _| Ok(Value::FALSE))),
         ("notNil", f(|_, _, _| Ok(Value::TRUE))),
-        ("isString", f(|_, r, _| Ok(Value::bool(r.as_str().is_some())))),
+        (
+            "isString",
+            f(|_, r, _| Ok(Value::bool(r.as_str().is_some()))),
+        ),
         (
             "isNumber",
-            f(|_, r, _| Ok(Value::bool(matches!(r.view(), ValueRef::Int(_) | ValueRef::Float(_))))),
+            f(|_, r, _| {
+                Ok(Value::bool(matches!(
+                    r.view(),
+                    ValueRef::Int(_) | ValueRef::Float(_)
+                )))
+            }),
         ),
         (
             "perform:",
@@ -189,19 +197,29 @@ fn numbers() -> Vec<(&'static str, NativeFn)> {
         ),
         (
             "\\\\",
-            f(|_, r, a| floor_div_mod(num(r)?, Num::of(arg(a, 0, "\\\\")?, "\\\\")?, "\\\\", true)),
+            f(
+                |_, r, a| {
+                    floor_div_mod(num(r)?, Num::of(arg(a, 0, "\\\\")?, "\\\\")?, "\\\\", true)
+                },
+            ),
         ),
         (
             "abs",
             f(|_, r, _| match num(r)? {
-                Num::Int(i) => i.checked_abs().map(Value::int).ok_or_else(|| overflow("abs")),
+                Num::Int(i) => i
+                    .checked_abs()
+                    .map(Value::int)
+                    .ok_or_else(|| overflow("abs")),
                 Num::Float(x) => Ok(Value::float(x.abs())),
             }),
         ),
         (
             "negated",
             f(|_, r, _| match num(r)? {
-                Num::Int(i) => i.checked_neg().map(Value::int).ok_or_else(|| overflow("negated")),
+                Num::Int(i) => i
+                    .checked_neg()
+                    .map(Value::int)
+                    .ok_or_else(|| overflow("negated")),
                 Num::Float(x) => Ok(Value::float(-x)),
             }),
         ),
@@ -211,7 +229,13 @@ fn numbers() -> Vec<(&'static str, NativeFn)> {
             "sign",
             f(|_, r, _| {
                 let x = num(r)?.f();
-                Ok(Value::int(if x > 0.0 { 1 } else if x < 0.0 { -1 } else { 0 }))
+                Ok(Value::int(if x > 0.0 {
+                    1
+                } else if x < 0.0 {
+                    -1
+                } else {
+                    0
+                }))
             }),
         ),
         ("asFloat", f(|_, r, _| Ok(Value::float(num(r)?.f())))),
@@ -219,7 +243,10 @@ fn numbers() -> Vec<(&'static str, NativeFn)> {
         (
             "squared",
             f(|_, r, _| match num(r)? {
-                Num::Int(i) => i.checked_mul(i).map(Value::int).ok_or_else(|| overflow("squared")),
+                Num::Int(i) => i
+                    .checked_mul(i)
+                    .map(Value::int)
+                    .ok_or_else(|| overflow("squared")),
                 Num::Float(x) => Ok(Value::float(x * x)),
             }),
         ),
@@ -230,8 +257,22 @@ fn integers() -> Vec<(&'static str, NativeFn)> {
     let f = |c: Prim| NativeFn::new(c);
     vec![
         ("asInteger", f(|_, r, _| Ok(r.clone()))),
-        ("even", f(|_, r, _| Ok(Value::bool(int_arg(std::slice::from_ref(r), 0, "even")? % 2 == 0)))),
-        ("odd", f(|_, r, _| Ok(Value::bool(int_arg(std::slice::from_ref(r), 0, "odd")? % 2 != 0)))),
+        (
+            "even",
+            f(|_, r, _| {
+                Ok(Value::bool(
+                    int_arg(std::slice::from_ref(r), 0, "even")? % 2 == 0,
+                ))
+            }),
+        ),
+        (
+            "odd",
+            f(|_, r, _| {
+                Ok(Value::bool(
+                    int_arg(std::slice::from_ref(r), 0, "odd")? % 2 != 0,
+                ))
+            }),
+        ),
         (
             "to:do:",
             f(|rt, r, a| {
@@ -287,11 +328,26 @@ fn integers() -> Vec<(&'static str, NativeFn)> {
 fn floats() -> Vec<(&'static str, NativeFn)> {
     let f = |c: Prim| NativeFn::new(c);
     vec![
-        ("floor", f(|_, r, _| float_to_int(num(r)?.f().floor(), "floor"))),
-        ("ceiling", f(|_, r, _| float_to_int(num(r)?.f().ceil(), "ceiling"))),
-        ("rounded", f(|_, r, _| float_to_int(num(r)?.f().round(), "rounded"))),
-        ("truncated", f(|_, r, _| float_to_int(num(r)?.f().trunc(), "truncated"))),
-        ("asInteger", f(|_, r, _| float_to_int(num(r)?.f().trunc(), "asInteger"))),
+        (
+            "floor",
+            f(|_, r, _| float_to_int(num(r)?.f().floor(), "floor")),
+        ),
+        (
+            "ceiling",
+            f(|_, r, _| float_to_int(num(r)?.f().ceil(), "ceiling")),
+        ),
+        (
+            "rounded",
+            f(|_, r, _| float_to_int(num(r)?.f().round(), "rounded")),
+        ),
+        (
+            "truncated",
+            f(|_, r, _| float_to_int(num(r)?.f().trunc(), "truncated")),
+        ),
+        (
+            "asInteger",
+            f(|_, r, _| float_to_int(num(r)?.f().trunc(), "asInteger")),
+        ),
     ]
 }
 
@@ -307,7 +363,11 @@ fn parse_number(s: &str) -> Value {
         return Value::int(i);
     }
     match t.parse::<f64>() {
-        Ok(x) if x.is_finite() && !t.is_empty() && !t.chars().any(|c| c.is_alphabetic() && c != 'e' && c != 'E') => {
+        Ok(x)
+            if x.is_finite()
+                && !t.is_empty()
+                && !t.chars().any(|c| c.is_alphabetic() && c != 'e' && c != 'E') =>
+        {
             Value::float(x)
         }
         _ => Value::NIL,
@@ -317,37 +377,90 @@ fn parse_number(s: &str) -> Value {
 fn strings() -> Vec<(&'static str, NativeFn)> {
     let f = |c: Prim| NativeFn::new(c);
     vec![
-        ("size", f(|_, r, _| Ok(Value::int(r.text().chars().count() as i64)))),
+        (
+            "size",
+            f(|_, r, _| Ok(Value::int(r.text().chars().count() as i64))),
+        ),
         (
             ",",
-            f(|_, r, a| Ok(Value::string_owned(format!("{}{}", r.text(), arg(a, 0, ",")?.text())))),
+            f(|_, r, a| {
+                Ok(Value::string_owned(format!(
+                    "{}{}",
+                    r.text(),
+                    arg(a, 0, ",")?.text()
+                )))
+            }),
         ),
         (
             "includesSubstring:",
-            f(|_, r, a| Ok(Value::bool(r.text().contains(&*text_arg(a, 0, "includesSubstring:")?)))),
+            f(|_, r, a| {
+                Ok(Value::bool(r.text().contains(&*text_arg(
+                    a,
+                    0,
+                    "includesSubstring:",
+                )?)))
+            }),
         ),
-        ("asUppercase", f(|_, r, _| Ok(Value::string_owned(r.text().to_uppercase())))),
-        ("asLowercase", f(|_, r, _| Ok(Value::string_owned(r.text().to_lowercase())))),
+        (
+            "asUppercase",
+            f(|_, r, _| Ok(Value::string_owned(r.text().to_uppercase()))),
+        ),
+        (
+            "asLowercase",
+            f(|_, r, _| Ok(Value::string_owned(r.text().to_lowercase()))),
+        ),
         ("asNumber", f(|_, r, _| Ok(parse_number(&r.text())))),
         (
             "asInteger",
-            f(|_, r, _| Ok(r.text().trim().parse::<i64>().map(Value::int).unwrap_or(Value::NIL))),
+            f(|_, r, _| {
+                Ok(r.text()
+                    .trim()
+                    .parse::<i64>()
+                    .map(Value::int)
+                    .unwrap_or(Value::NIL))
+            }),
         ),
         ("isEmpty", f(|_, r, _| Ok(Value::bool(r.text().is_empty())))),
-        ("notEmpty", f(|_, r, _| Ok(Value::bool(!r.text().is_empty())))),
+        (
+            "notEmpty",
+            f(|_, r, _| Ok(Value::bool(!r.text().is_empty()))),
+        ),
         (
             "printString",
-            f(|_, r, _| Ok(Value::string_owned(format!("'{}'", r.text().replace('\'', "''"))))),
+            f(|_, r, _| {
+                Ok(Value::string_owned(format!(
+                    "'{}'",
+                    r.text().replace('\'', "''")
+                )))
+            }),
         ),
-        ("reversed", f(|_, r, _| Ok(Value::string_owned(chars(r).into_iter().rev().collect())))),
-        ("trimSeparators", f(|_, r, _| Ok(Value::string(r.text().trim())))),
+        (
+            "reversed",
+            f(|_, r, _| Ok(Value::string_owned(chars(r).into_iter().rev().collect()))),
+        ),
+        (
+            "trimSeparators",
+            f(|_, r, _| Ok(Value::string(r.text().trim()))),
+        ),
         (
             "startsWith:",
-            f(|_, r, a| Ok(Value::bool(r.text().starts_with(&*text_arg(a, 0, "startsWith:")?)))),
+            f(|_, r, a| {
+                Ok(Value::bool(r.text().starts_with(&*text_arg(
+                    a,
+                    0,
+                    "startsWith:",
+                )?)))
+            }),
         ),
         (
             "endsWith:",
-            f(|_, r, a| Ok(Value::bool(r.text().ends_with(&*text_arg(a, 0, "endsWith:")?)))),
+            f(|_, r, a| {
+                Ok(Value::bool(r.text().ends_with(&*text_arg(
+                    a,
+                    0,
+                    "endsWith:",
+                )?)))
+            }),
         ),
         (
             "indexOf:",
@@ -367,14 +480,20 @@ fn strings() -> Vec<(&'static str, NativeFn)> {
                 let cs = chars(r);
                 match usize::try_from(i).ok().filter(|&i| i >= 1 && i <= cs.len()) {
                     Some(i) => Ok(Value::string_owned(cs[i - 1].to_string())),
-                    None => Err(Error::runtime(format!("index {i} out of bounds 1..{}", cs.len()))),
+                    None => Err(Error::runtime(format!(
+                        "index {i} out of bounds 1..{}",
+                        cs.len()
+                    ))),
                 }
             }),
         ),
         (
             "copyFrom:to:",
             f(|_, r, a| {
-                let (from, to) = (int_arg(a, 0, "copyFrom:to:")?, int_arg(a, 1, "copyFrom:to:")?);
+                let (from, to) = (
+                    int_arg(a, 0, "copyFrom:to:")?,
+                    int_arg(a, 1, "copyFrom:to:")?,
+                );
                 let cs = chars(r);
                 if to < from {
                     return Ok(Value::empty_string());
@@ -385,7 +504,9 @@ fn strings() -> Vec<(&'static str, NativeFn)> {
                         cs.len()
                     )));
                 }
-                Ok(Value::string_owned(cs[from as usize - 1..to as usize].iter().collect()))
+                Ok(Value::string_owned(
+                    cs[from as usize - 1..to as usize].iter().collect(),
+                ))
             }),
         ),
     ]
@@ -398,32 +519,81 @@ fn booleans() -> Vec<(&'static str, NativeFn)> {
     let f = |c: Prim| NativeFn::new(c);
     vec![
         ("not", f(|_, r, _| Ok(Value::bool(!b(r))))),
-        ("&", f(|_, r, a| Ok(Value::bool(b(r) && arg(a, 0, "&")?.as_bool() == Some(true))))),
-        ("|", f(|_, r, a| Ok(Value::bool(b(r) || arg(a, 0, "|")?.as_bool() == Some(true))))),
-        ("xor:", f(|_, r, a| Ok(Value::bool(b(r) != (arg(a, 0, "xor:")?.as_bool() == Some(true)))))),
+        (
+            "&",
+            f(|_, r, a| Ok(Value::bool(b(r) && arg(a, 0, "&")?.as_bool() == Some(true)))),
+        ),
+        (
+            "|",
+            f(|_, r, a| Ok(Value::bool(b(r) || arg(a, 0, "|")?.as_bool() == Some(true)))),
+        ),
+        (
+            "xor:",
+            f(|_, r, a| {
+                Ok(Value::bool(
+                    b(r) != (arg(a, 0, "xor:")?.as_bool() == Some(true)),
+                ))
+            }),
+        ),
         (
             "and:",
-            f(|rt, r, a| if b(r) { value_of(rt, arg(a, 0, "and:")?, &[]) } else { Ok(Value::FALSE) }),
+            f(|rt, r, a| {
+                if b(r) {
+                    value_of(rt, arg(a, 0, "and:")?, &[])
+                } else {
+                    Ok(Value::FALSE)
+                }
+            }),
         ),
         (
             "or:",
-            f(|rt, r, a| if b(r) { Ok(Value::TRUE) } else { value_of(rt, arg(a, 0, "or:")?, &[]) }),
+            f(|rt, r, a| {
+                if b(r) {
+                    Ok(Value::TRUE)
+                } else {
+                    value_of(rt, arg(a, 0, "or:")?, &[])
+                }
+            }),
         ),
         (
             "ifTrue:",
-            f(|rt, r, a| if b(r) { value_of(rt, arg(a, 0, "ifTrue:")?, &[]) } else { Ok(Value::NIL) }),
+            f(|rt, r, a| {
+                if b(r) {
+                    value_of(rt, arg(a, 0, "ifTrue:")?, &[])
+                } else {
+                    Ok(Value::NIL)
+                }
+            }),
         ),
         (
             "ifFalse:",
-            f(|rt, r, a| if b(r) { Ok(Value::NIL) } else { value_of(rt, arg(a, 0, "ifFalse:")?, &[]) }),
+            f(|rt, r, a| {
+                if b(r) {
+                    Ok(Value::NIL)
+                } else {
+                    value_of(rt, arg(a, 0, "ifFalse:")?, &[])
+                }
+            }),
         ),
         (
             "ifTrue:ifFalse:",
-            f(|rt, r, a| value_of(rt, arg(a, if b(r) { 0 } else { 1 }, "ifTrue:ifFalse:")?, &[])),
+            f(|rt, r, a| {
+                value_of(
+                    rt,
+                    arg(a, if b(r) { 0 } else { 1 }, "ifTrue:ifFalse:")?,
+                    &[],
+                )
+            }),
         ),
         (
             "ifFalse:ifTrue:",
-            f(|rt, r, a| value_of(rt, arg(a, if b(r) { 1 } else { 0 }, "ifFalse:ifTrue:")?, &[])),
+            f(|rt, r, a| {
+                value_of(
+                    rt,
+                    arg(a, if b(r) { 1 } else { 0 }, "ifFalse:ifTrue:")?,
+                    &[],
+                )
+            }),
         ),
     ]
 }
@@ -435,10 +605,19 @@ fn nils() -> Vec<(&'static str, NativeFn)> {
         ("isNil", f(|_, _, _| Ok(Value::TRUE))),
         ("notNil", f(|_, _, _| Ok(Value::FALSE))),
         ("isEmpty", f(|_, _, _| Ok(Value::TRUE))),
-        ("ifNil:", f(|rt, _, a| value_of(rt, arg(a, 0, "ifNil:")?, &[]))),
+        (
+            "ifNil:",
+            f(|rt, _, a| value_of(rt, arg(a, 0, "ifNil:")?, &[])),
+        ),
         ("ifNotNil:", f(|_, _, _| Ok(Value::NIL))),
-        ("ifNil:ifNotNil:", f(|rt, _, a| value_of(rt, arg(a, 0, "ifNil:ifNotNil:")?, &[]))),
-        ("ifNotNil:ifNil:", f(|rt, _, a| value_of(rt, arg(a, 1, "ifNotNil:ifNil:")?, &[]))),
+        (
+            "ifNil:ifNotNil:",
+            f(|rt, _, a| value_of(rt, arg(a, 0, "ifNil:ifNotNil:")?, &[])),
+        ),
+        (
+            "ifNotNil:ifNil:",
+            f(|rt, _, a| value_of(rt, arg(a, 1, "ifNotNil:ifNil:")?, &[])),
+        ),
     ]
 }
 
@@ -446,9 +625,9 @@ fn blocks() -> Vec<(&'static str, NativeFn)> {
     let f = |c: Prim| NativeFn::new(c);
     let call = |c: Prim| NativeFn::new(c);
     vec![
-        ("value:", call(|rt, r, a| value_of(rt, r, a))),
-        ("value:value:", call(|rt, r, a| value_of(rt, r, a))),
-        ("value:value:value:", call(|rt, r, a| value_of(rt, r, a))),
+        ("value:", call(value_of)),
+        ("value:value:", call(value_of)),
+        ("value:value:value:", call(value_of)),
         (
             "whileTrue:",
             f(|rt, r, a| {

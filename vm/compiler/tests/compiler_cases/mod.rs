@@ -167,7 +167,7 @@ pub const BLOCKS_AND_CAPTURES: &[Case] = &[
     (
         "[:b | b value: 2]",
         &["x"],
-        "error: instance not found: x (String does not understand valueWith_)",
+        "error: unknown method: String valueWith_",
     ),
     (
         "[| add | add := [:p :q | p * q]. add value: 6 value: 7]",

@@ -91,15 +91,13 @@ pub(crate) fn value_of(rt: &Runtime, v: &Value, args: &[Value]) -> Result<Value>
 }
 
 /// The error of a send no one answered (no instance, no built-in, no Bash bridge): typed
-/// primitives name their class and the selector (`unknown method: Integer foo`); a string is
-/// still first an instance id (§10.3), so its error keeps `instance not found: <text>` and
-/// names the class and selector after it.
+/// primitives name their class and the selector (`unknown method: Integer foo`). A string is
+/// first an instance id (§10.3): one that has the shape of an id (id characters and a `_`,
+/// as `<class>_<uuid>`) keeps `instance not found: <id>`; any other string is a `String`.
 pub(crate) fn not_understood(recv: &Value, sel: Sel, lookup: Error) -> Error {
     let name = tt_dispatch::selector_name(sel).unwrap_or_default();
     match recv.view() {
-        ValueRef::Str(_) => {
-            Error::not_found(format!("{lookup} (String does not understand {name})"))
-        }
+        ValueRef::Str(s) if s.contains('_') && crate::object::is_valid_id(s) => lookup,
         ValueRef::Json(_) => lookup,
         _ => Error::not_found(format!(
             "unknown method: {} {name}",

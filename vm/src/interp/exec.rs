@@ -1106,28 +1106,6 @@ impl<'rt> Run<'rt> {
         }
     }
 
-    /// Whether `m` is a Bash-only method of the class `Object` (the Bash runtime's own raw
-    /// `Object` methods, whose answers the built-in protocol gives natively, §10.4).
-    fn is_object_raw(&self, m: Option<&'static Method<MethodImpl>>) -> bool {
-        m.is_some_and(|m| {
-            matches!(m.imp, MethodImpl::BashFallback { .. })
-                && self.rt.dispatch().class_name(m.owner).as_deref() == Some("Object")
-        })
-    }
-
-    /// The built-in protocol of a primitive receiver (§10.4), if it answers the selector.
-    fn send_primitive(
-        &mut self,
-        recv: &Value,
-        site: &SendCache<MethodImpl>,
-        args: &Args,
-    ) -> Option<Flow> {
-        let class = builtins::primitive_class(recv)?;
-        let f = builtins::primitive_method(class, site.selector())?;
-        self.publish_depth();
-        Some(f(self.rt, recv, args).map_err(Unwind::from))
-    }
-
     fn not_understood(
         &mut self,
         recv: &Value,

@@ -16,11 +16,12 @@ mod primitive;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use tt_dispatch::{Sel, intern};
+use tt_dispatch::{Method, Sel, SendCache, intern};
 
 use crate::block::{BLOCK_ID_PREFIX, registry};
 use crate::error::{Error, Result};
-use crate::method::NativeFn;
+use crate::interp::{Args, Flow, Run, Unwind};
+use crate::method::{MethodImpl, NativeFn};
 use crate::runtime::Runtime;
 use crate::value::{Value, ValueRef};
 
@@ -103,5 +104,30 @@ pub(crate) fn not_understood(recv: &Value, sel: Sel, lookup: Error) -> Error {
             "unknown method: {} {name}",
             primitive_class(recv).unwrap_or("Object")
         )),
+    }
+}
+
+/// The send paths' entries into the tables (called from `exec.rs`).
+impl Run<'_> {
+    /// Whether `m` is a Bash-only method of the class `Object` (the Bash runtime's own raw
+    /// `Object` methods, whose answers the built-in protocol gives natively, §10.4).
+    pub(crate) fn is_object_raw(&self, m: Option<&'static Method<MethodImpl>>) -> bool {
+        m.is_some_and(|m| {
+            matches!(m.imp, MethodImpl::BashFallback { .. })
+                && self.rt.dispatch().class_name(m.owner).as_deref() == Some("Object")
+        })
+    }
+
+    /// The built-in protocol of a primitive receiver (§10.4), if it answers the selector.
+    pub(crate) fn send_primitive(
+        &mut self,
+        recv: &Value,
+        site: &SendCache<MethodImpl>,
+        args: &Args,
+    ) -> Option<Flow> {
+        let class = primitive_class(recv)?;
+        let f = primitive_method(class, site.selector())?;
+        self.publish_depth();
+        Some(f(self.rt, recv, args).map_err(Unwind::from))
     }
 }

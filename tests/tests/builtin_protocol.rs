@@ -395,3 +395,34 @@ fn tt_load_exits_non_zero_when_asked_to_run_a_bash_method() {
         "true <Probe probe_UUID>"
     );
 }
+
+/// A Bash bridge that answers `bash:<receiver>:<selector>` and records nothing else.
+struct EchoBridge;
+
+impl tt_vm::runtime::BashFallback for EchoBridge {
+    fn call(&self, receiver: &str, selector: &str, _args: &[String]) -> tt_vm::Result<String> {
+        Ok(format!("bash:{receiver}:{selector}"))
+    }
+}
+
+#[test]
+fn bridge_gets_only_what_the_built_ins_do_not_answer() {
+    // ttbc.md §10.4: with a Bash bridge, a selector outside the tables still goes to Bash
+    // (the v1 behaviour); a built-in selector and a class's raw `Object` method do not.
+    let t = tiers(&[("Object.trash", RAW_OBJECT), ("Probe.trash", PROBE)]);
+    for rt in [&t.interp, &t.jit] {
+        rt.set_bash_fallback(Some(std::sync::Arc::new(EchoBridge)));
+    }
+    assert_eq!(run(&t, "[3 foo]"), "bash:3:foo");
+    assert_eq!(run(&t, "[3 max: 7]"), "7");
+    assert_eq!(run(&t, "['abc' foo]"), "bash:abc:foo");
+    assert_eq!(run(&t, "[| p | p := Probe new. p class]"), "Probe");
+    assert_eq!(
+        run(&t, "[| p | p := Probe new. p shout]"),
+        "bash:probe_UUID:shout"
+    );
+    assert_eq!(
+        run(&t, "[| p | p := Probe new. p inspect]"),
+        "bash:probe_UUID:inspect"
+    );
+}

@@ -122,7 +122,7 @@ int main(int argc, char** argv) {
     /* a handler error stops the stream and comes back unchanged */
     char* foo = tt_register_hex(CHUNK_SEND_FOO, NULL, 0);
     TTValue fargs[3] = {tt_str("ints"), TT_MakeInt(5), tt_str(foo)};
-    CHECK_VERR(TT_Send("Stream", "serverStream:with:handler:", fargs, 3), "instance not found: 0");
+    CHECK_VERR(TT_Send("Stream", "serverStream:with:handler:", fargs, 3), "unknown method: Integer foo"); /* ttbc.md §10.4 */
 
     /* ---- an old-style JSON-dispatch plugin beside the registering ones ---- */
     void* jc = open_plugin(dir, "JsonCounter.so");

@@ -597,7 +597,7 @@ fn found_bytecode_and_bash_fallback_methods_at_warm_sites() {
     for _ in 0..3 {
         assert_eq!(
             p.invoke(&b, &[R::Inst("F"), x.clone(), n(2)]),
-            "ERR unknown method: F echo_"
+            "ERR F>>echo_ is a Bash method (no native body)"
         );
     }
     // Owned arguments and an error raised inside the found bytecode method.

@@ -31,6 +31,15 @@ pub trait InstanceStore: Send + Sync {
     fn save(&self, rt: &Runtime, inst: &Instance) -> Result<()>;
     /// Loads the document of `id` as a fresh instance (not registered yet), if a row exists.
     fn load(&self, rt: &Runtime, id: &str) -> Result<Option<Instance>>;
+    /// The instance's persisted document as JSON text (`asJson`); `None`: the runtime builds
+    /// one itself.
+    fn document(&self, _rt: &Runtime, _inst: &Instance) -> Result<Option<String>> {
+        Ok(None)
+    }
+    /// Deletes the row of `id` (`delete`); a missing row is not an error.
+    fn delete(&self, _id: &str) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// A class's full ivar list, shared.

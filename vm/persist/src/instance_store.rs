@@ -74,4 +74,15 @@ impl InstanceStore for Store {
         let doc = InstanceDoc::parse_with(&text, |class| registered_ivars(rt, class))?;
         Ok(Some(instance_from_doc(rt, id.to_owned(), doc)))
     }
+
+    /// The §4 document of the live instance (what `@ Runtime dataFor:` answers in Bash).
+    fn document(&self, _rt: &Runtime, inst: &Instance) -> Result<Option<String>> {
+        Ok(Some(document_of(inst)?.to_json()))
+    }
+
+    /// Deletes the row of `id` ([`Store::delete`]).
+    fn delete(&self, id: &str) -> Result<()> {
+        Store::delete(self, id)?;
+        Ok(())
+    }
 }

@@ -10,6 +10,7 @@ use smallvec::SmallVec;
 use tt_dispatch::{Method, SendCache, Side, selector_name};
 
 use super::CodeUnit;
+use super::builtins;
 use super::fused::{Opnd, X};
 use crate::block::{
     BLOCK_ID_PREFIX, Block, Cell, Home, block_not_found, cell_get, cell_set, new_cell, registry,
@@ -978,12 +979,17 @@ impl<'rt> Run<'rt> {
                     }
                     None => {
                         let class = inst.class_name().clone();
-                        self.not_understood(recv, &class, site, args, Side::Instance)
+                        self.not_understood(recv, &class, site, args, Side::Instance, false)
                     }
                 }
             }
             ValueRef::Block(_) => self.block_message(recv, site, args, caller_self),
             _ => {
+                // Typed primitives answer their built-in protocol first (§10.4).
+                let typed = !matches!(recv.view(), ValueRef::Str(_) | ValueRef::Json(_));
+                if typed && let Some(r) = self.send_primitive(recv, site, &args) {
+                    return r;
+                }
                 // Ids may load from the store, names may run a class loader, both may reach
                 // the Bash bridge.
                 self.publish_depth();
@@ -1001,10 +1007,15 @@ impl<'rt> Run<'rt> {
                 }
                 match self.rt.lookup_instance(&text) {
                     Ok(inst) => self.send(&Value::instance(inst), site, args, caller_self),
-                    Err(e) => match self.rt.bash_fallback(&text, site.selector(), &args) {
-                        Some(r) => r.map_err(Unwind::from),
-                        None => Err(e.into()),
-                    },
+                    Err(e) => {
+                        if !typed && let Some(r) = self.send_primitive(recv, site, &args) {
+                            return r;
+                        }
+                        match self.rt.bash_fallback(&text, site.selector(), &args) {
+                            Some(r) => r.map_err(Unwind::from),
+                            None => Err(builtins::not_understood(recv, site.selector(), e).into()),
+                        }
+                    }
                 }
             }
         }
@@ -1023,6 +1034,9 @@ impl<'rt> Run<'rt> {
             "value" | "valueWith_" | "valueWith_and_" => self.invoke_block(&b, args, caller_self),
             "numArgs" => Ok(Value::int(b.param_count() as i64)),
             _ => {
+                if let Some(r) = self.send_primitive(recv, site, &args) {
+                    return r;
+                }
                 self.publish_depth();
                 let id = b.id_text();
                 match self.rt.bash_fallback(&id, site.selector(), &args) {
@@ -1050,7 +1064,9 @@ impl<'rt> Run<'rt> {
         };
         let m = site.lookup(self.rt.dispatch(), cid, Side::Class);
         let class_name: Arc<str> = name.into();
-        if m.is_none() && selector_name(site.selector()).as_deref() == Some("new") {
+        if (m.is_none() || self.is_object_raw(m))
+            && selector_name(site.selector()).as_deref() == Some("new")
+        {
             let inst = self.rt.new_instance_of(cid)?;
             let v = Value::instance(inst);
             self.initialize(&v)?;
@@ -1105,7 +1121,17 @@ impl<'rt> Run<'rt> {
             Some(m) if !matches!(m.imp, MethodImpl::BashFallback { .. }) => {
                 self.call_method(m, recv, args)
             }
-            _ => self.not_understood(recv, class, site, args, side),
+            _ => {
+                if side == Side::Instance
+                    && (m.is_none() || self.is_object_raw(m))
+                    && recv.as_instance().is_some()
+                    && let Some(f) = builtins::object_method(site.selector())
+                {
+                    self.publish_depth();
+                    return Ok(f(self.rt, recv, &args)?);
+                }
+                self.not_understood(recv, class, site, args, side, m.is_some())
+            }
         }
     }
 
@@ -1116,6 +1142,7 @@ impl<'rt> Run<'rt> {
         site: &SendCache<MethodImpl>,
         args: Args,
         side: Side,
+        bash_method: bool,
     ) -> Flow {
         self.publish_depth();
         let text = recv.text();
@@ -1123,9 +1150,15 @@ impl<'rt> Run<'rt> {
             Some(r) => r.map_err(Unwind::from),
             None => {
                 let sel = selector_name(site.selector()).unwrap_or_default();
-                Err(Error::not_found(match side {
-                    Side::Instance => format!("unknown method: {class} {sel}"),
-                    Side::Class => format!("unknown class method: {class} {sel}"),
+                Err(Error::not_found(match (side, bash_method) {
+                    (Side::Instance, true) => {
+                        format!("{class}>>{sel} is a Bash method (no native body)")
+                    }
+                    (Side::Class, true) => {
+                        format!("{class} class>>{sel} is a Bash method (no native body)")
+                    }
+                    (Side::Instance, false) => format!("unknown method: {class} {sel}"),
+                    (Side::Class, false) => format!("unknown class method: {class} {sel}"),
                 })
                 .into())
             }

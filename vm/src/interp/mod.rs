@@ -4,6 +4,7 @@
 //! [`Ins`] (operands pre-decoded, jump targets as instruction indexes, constants as values,
 //! one inline cache per send site) so the loop never re-parses bytes.
 
+mod builtins;
 mod compiled;
 mod exec;
 pub mod fused;

@@ -14,7 +14,8 @@
 //!   and the class index).
 //! * `persist/raw_sqlite_single` and `persist/raw_sqlite_batch`: the baselines, the same
 //!   documents written with plain `rusqlite` into a bare `(id TEXT PRIMARY KEY, data TEXT)`
-//!   table of another file with the same settings (WAL, `synchronous=NORMAL`).
+//!   table of another file with the same settings (rollback journal `DELETE`, `synchronous=NORMAL`;
+//!   docs/spec/persistence.md §3.2).
 //!
 //! The files live in a fresh temporary directory, removed at the end.
 
@@ -53,8 +54,8 @@ fn instances(rt: &Runtime) -> Vec<std::sync::Arc<Instance>> {
 
 fn raw_connection(path: &std::path::Path) -> Connection {
     let conn = Connection::open(path).expect("open raw db");
-    conn.pragma_update(None, "journal_mode", "WAL")
-        .expect("wal");
+    conn.pragma_update(None, "journal_mode", "DELETE")
+        .expect("journal mode");
     conn.pragma_update(None, "synchronous", "NORMAL")
         .expect("synchronous");
     conn.execute_batch("CREATE TABLE IF NOT EXISTS t (id TEXT PRIMARY KEY, data TEXT)")

@@ -657,7 +657,7 @@ pub fn sections(sum_ops: usize) -> Vec<Section> {
         },
         Section {
             title: "Persistence (issue #7)",
-            note: "`tt_persist::Store` on a fresh SQLite file (WAL, `synchronous=NORMAL`), \
+            note: "`tt_persist::Store` on a fresh SQLite file (rollback journal `DELETE`, `synchronous=NORMAL`), \
                    1000 instances of a 4-ivar class; baselines write the same documents with \
                    plain `rusqlite` into a bare two-column table."
                 .into(),
